@@ -1,0 +1,1 @@
+"""Business logic: commands take a Session first and own the commit."""

@@ -1,0 +1,118 @@
+"""Shared fixtures: one migrated database per session, each test in a rolled-back transaction.
+
+Set ``TEST_DATABASE_URL`` to run the whole suite on PostgreSQL; otherwise a SQLite file is used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import create_app
+from app.db import get_database, make_engine
+from app.migrate import upgrade
+
+TEST_SECRET = "test-secret-key-" + "x" * 40
+
+
+def pytest_report_header() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return f"database: {'PostgreSQL ' + url if url else 'SQLite (TEST_DATABASE_URL not set)'}"
+
+
+def is_postgres() -> bool:
+    return bool(os.environ.get("TEST_DATABASE_URL"))
+
+
+requires_postgres = pytest.mark.skipif(
+    not is_postgres(), reason="PostgreSQL leg: TEST_DATABASE_URL is not set"
+)
+
+
+def reset_postgres(engine: Engine) -> None:
+    """Empty the throwaway test database's public schema."""
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    if engine.dialect.name == "postgresql":
+        reset_postgres(engine)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside an outer transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        if transaction.is_active:
+            transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    """Sessions that join the test's transaction: their commits become savepoints."""
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+def make_test_app(engine: Engine, tmp_path: Path, **overrides: object) -> Flask:
+    config: dict[str, object] = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "ENGINE": engine,
+        "APP_ENV": "development",
+        "WTF_CSRF_ENABLED": True,
+        "MAIL_BACKEND": "outbox",
+    }
+    config.update(overrides)
+    os.environ.setdefault("INSTANCE_PATH", str(tmp_path / "instance"))
+    return create_app(config)
+
+
+@pytest.fixture
+def app(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Flask:
+    """The application bound to the test's transaction."""
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    app = make_test_app(engine, tmp_path)
+    get_database(app).sessions = session_factory
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

@@ -1,0 +1,108 @@
+"""Configuration: defaults, and one clear line naming a bad or missing variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import config
+from app.config import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "k" * 40
+
+
+def test_defaults_give_a_sqlite_database_under_instance(tmp_path: Path) -> None:
+    settings = config.load({"SECRET_KEY": KEY}, tmp_path)
+    assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path / 'survey.sqlite3'}"
+    assert settings["MIN_REPORT_N"] == 5
+    assert settings["POOL_K"] == 10
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("MIN_REPORT_N", "2", "MIN_REPORT_N: expected a whole number of at least 3"),
+        ("MIN_REPORT_N", "five", "MIN_REPORT_N: expected a whole number"),
+        ("POOL_K", "0", "POOL_K:"),
+        ("MAIL_BACKEND", "carrier-pigeon", "MAIL_BACKEND: expected one of outbox, smtp"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL: expected a sqlite:/// or postgresql:// URL"),
+        ("SECRET_KEY", "short", "SECRET_KEY: expected at least 32 characters"),
+        ("SMTP_STARTTLS", "maybe", "SMTP_STARTTLS: expected true or false"),
+        ("PUBLIC_URL", "example.org", "PUBLIC_URL: expected a URL"),
+    ],
+)
+def test_bad_setting_names_the_variable(
+    tmp_path: Path, name: str, value: str, expected: str
+) -> None:
+    environ = {"SECRET_KEY": KEY, name: value}
+    with pytest.raises(ConfigError) as error:
+        config.load(environ, tmp_path)
+    assert str(error.value).startswith(expected)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_secret_key_is_refused_outside_the_demo(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^SECRET_KEY: not set"):
+        config.load({}, tmp_path)
+
+
+def test_demo_generates_and_then_reuses_the_instance_key(tmp_path: Path) -> None:
+    first = config.load({}, tmp_path, allow_generated_key=True)["SECRET_KEY"]
+    second = config.load({}, tmp_path)["SECRET_KEY"]
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_postgres_urls_use_psycopg(tmp_path: Path) -> None:
+    settings = config.load({"SECRET_KEY": KEY, "DATABASE_URL": "postgres://u@h:5/d"}, tmp_path)
+    assert settings["DATABASE_URL"] == "postgresql+psycopg://u@h:5/d"
+
+
+def _flask(
+    args: list[str], env_extra: dict[str, str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL"}}
+    env.update({"INSTANCE_PATH": str(tmp_path / "instance")}, **env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_with_bad_setting_prints_one_line_and_exits_1(tmp_path: Path) -> None:
+    result = _flask(["db", "upgrade"], {"SECRET_KEY": KEY, "MIN_REPORT_N": "1"}, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: MIN_REPORT_N: expected a whole number of at least 3, got 1"
+    ]
+
+
+def test_unreachable_database_names_host_and_port(tmp_path: Path) -> None:
+    result = _flask(
+        ["db", "upgrade"],
+        {"SECRET_KEY": KEY, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+        tmp_path,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: DATABASE_URL: cannot reach the database server at 127.0.0.1:1"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_command_migrates_a_new_sqlite_file(tmp_path: Path) -> None:
+    db = tmp_path / "cli.sqlite3"
+    result = _flask(
+        ["db", "upgrade"], {"SECRET_KEY": KEY, "DATABASE_URL": f"sqlite:///{db}"}, tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert db.exists()
