@@ -52,7 +52,7 @@ class Scale:
 
 @dataclass(frozen=True)
 class BackgroundQuestion:
-    """An optional self-reported background question with fixed options (stored as 1-based index)."""
+    """A self-reported background question with fixed options (stored as 1-based index)."""
 
     key: str
     text: Text
