@@ -1,0 +1,138 @@
+"""Within-team agreement (rwg(j)) and between-team reliability (ICC(1), ICC(2))."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scoring._linalg import FloatArray
+
+
+def _group_codes(groups: pd.Series | np.ndarray, n: int) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (-1 for a missing label) and the sorted labels they index."""
+    values = groups.to_numpy() if isinstance(groups, pd.Series) else np.asarray(groups)
+    if values.ndim != 1 or values.shape[0] != n:
+        raise ValueError(f"groups must be one label per row ({n}), got shape {values.shape}")
+    codes, labels = pd.factorize(values, sort=True, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.intp), pd.Index(labels)
+
+
+def rwg_j(items: pd.DataFrame, groups: pd.Series | np.ndarray, *, points: int) -> pd.Series:
+    """Multi-item within-group agreement rwg(j) per group, against a uniform null.
+
+    Parameters
+    ----------
+    items : pandas.DataFrame
+        One column per item of the scale (reverse-scored or not: variances do not care); NaN is
+        a missing answer.
+    groups : pandas.Series or numpy.ndarray
+        Group label of each row (same length as ``items``); rows with a missing label are ignored.
+    points : int
+        Number of answer options A; the uniform null variance is σ²_EU = (A² - 1) / 12.
+
+    Returns
+    -------
+    pandas.Series
+        Float rwg(j) indexed by every group label that occurs (sorted); NaN for a group with
+        fewer than two complete rows.
+
+    Notes
+    -----
+    Missing data: listwise within the scale's items — a row counts in its group only if it
+    answered every item. With J items, s̄² the mean over items of the within-group sample
+    variances (divisor n - 1), truncated at σ²_EU, and u = s̄² / σ²_EU::
+
+        rwg(j) = J (1 - u) / (J (1 - u) + u)
+
+    so values lie in [0, 1]. R: ``multilevel::rwg.j(x, grpid, ranvar = (A^2 - 1) / 12)`` (which
+    also truncates s̄² at ranvar). One difference in the listing only: R drops a group with no
+    complete row from its output when ``grpid`` is not a factor; here it stays, as NaN.
+    Vectorised: per-group sums of x and x² with ``numpy.bincount``.
+    """
+    if points < 2:
+        raise ValueError(f"points must be at least 2, got {points}")
+    x = items.to_numpy(dtype=np.float64, na_value=np.nan)
+    n_rows, n_items = x.shape
+    codes, labels = _group_codes(groups, n_rows)
+    n_groups = len(labels)
+    out = np.full(n_groups, np.nan)
+    if n_items == 0 or n_groups == 0:
+        return pd.Series(out, index=labels, dtype=np.float64, name="rwg_j")
+
+    keep = (codes >= 0) & ~np.isnan(x).any(axis=1)
+    g = codes[keep]
+    # Centre on the overall means of the kept rows so sums of squares stay well conditioned.
+    z = x[keep] - x[keep].mean(axis=0) if g.size else x[keep]
+    size = np.bincount(g, minlength=n_groups).astype(np.float64)
+    variances = np.empty((n_groups, n_items))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j in range(n_items):  # a loop over 3–10 items, never over groups or rows
+            s1 = np.bincount(g, weights=z[:, j], minlength=n_groups)
+            s2 = np.bincount(g, weights=z[:, j] * z[:, j], minlength=n_groups)
+            variances[:, j] = np.maximum(s2 - s1 * s1 / size, 0.0) / (size - 1.0)
+    ranvar = (points * points - 1) / 12.0
+    ok = size >= 2
+    u = np.minimum(variances[ok].mean(axis=1), ranvar) / ranvar
+    agreement = n_items * (1.0 - u)
+    out[ok] = agreement / (agreement + u)
+    return pd.Series(out, index=labels, dtype=np.float64, name="rwg_j")
+
+
+@dataclass(frozen=True)
+class ICC:
+    """Intraclass correlations of a one-way random-effects ANOVA; ``None`` when undefined."""
+
+    icc1: float | None
+    icc2: float | None
+
+
+def icc(values: pd.Series | np.ndarray, groups: pd.Series | np.ndarray) -> ICC:
+    """ICC(1) and ICC(2) of ``values`` grouped by ``groups`` (e.g. respondent scale scores by team).
+
+    Parameters
+    ----------
+    values : pandas.Series or numpy.ndarray
+        One value per respondent; NaN values are dropped first.
+    groups : pandas.Series or numpy.ndarray
+        Group label per respondent; rows with a missing label are dropped.
+
+    Returns
+    -------
+    ICC
+        ``icc1`` and ``icc2``, each ``None`` when undefined (fewer than two groups, no
+        within-group degrees of freedom, or a zero denominator). They may be negative.
+
+    Notes
+    -----
+    From the one-way ANOVA mean squares MSB (df = G - 1) and MSW (df = N - G), with k = N / G the
+    plain mean group size (as ``multilevel::ICC1`` computes it: (df_W + df_B + 1) / (df_B + 1))::
+
+        ICC(1) = (MSB - MSW) / (MSB + (k - 1) MSW)
+        ICC(2) = (MSB - MSW) / MSB
+
+    R: ``multilevel::ICC1(aov(values ~ as.factor(groups)))`` and ``multilevel::ICC2(...)``.
+    """
+    v = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    v = v.astype(np.float64)
+    codes, _ = _group_codes(groups, v.shape[0])
+    keep = (codes >= 0) & ~np.isnan(v)
+    y: FloatArray = v[keep]
+    _, g = np.unique(codes[keep], return_inverse=True)
+    n = y.size
+    n_groups = int(g.max()) + 1 if n else 0
+    if n_groups < 2 or n - n_groups < 1:
+        return ICC(icc1=None, icc2=None)
+    size = np.bincount(g, minlength=n_groups).astype(np.float64)
+    z = y - y.mean()
+    group_mean = np.bincount(g, weights=z, minlength=n_groups) / size
+    ss_between = float((size * group_mean * group_mean).sum())
+    ss_within = float(((z - group_mean[g]) ** 2).sum())
+    msb = ss_between / (n_groups - 1)
+    msw = ss_within / (n - n_groups)
+    k = n / n_groups
+    denom1 = msb + (k - 1.0) * msw
+    icc1 = (msb - msw) / denom1 if denom1 > 0.0 else None
+    icc2 = (msb - msw) / msb if msb > 0.0 else None
+    return ICC(icc1=icc1, icc2=icc2)
