@@ -1,0 +1,63 @@
+"""Pure survey statistics: the public API of the scoring package (no Flask, no database)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scoring.agreement import ICC, icc, rwg_j
+from scoring.compare import Comparison, UnitChange, compare
+from scoring.disclosure import MIN_REPORT_N_FLOOR, check_min_n, suppress
+from scoring.reliability import Reliability, reliability
+from scoring.scores import (
+    Benchmark,
+    ItemResult,
+    Percentages,
+    RespondentCounts,
+    ResponseError,
+    ScaleResult,
+    UnitItemResult,
+    UnitScaleResult,
+    WaveScores,
+    score,
+)
+
+if TYPE_CHECKING:
+    from scoring.cfa import CfaFit, cfa_fit, invariance
+
+#: Names loaded on first use: the CFA code pulls in scipy.optimize, which the CLI never needs.
+_LAZY = {"CfaFit", "cfa_fit", "invariance"}
+
+__all__ = [
+    "ICC",
+    "MIN_REPORT_N_FLOOR",
+    "Benchmark",
+    "CfaFit",
+    "Comparison",
+    "ItemResult",
+    "Percentages",
+    "Reliability",
+    "RespondentCounts",
+    "ResponseError",
+    "ScaleResult",
+    "UnitChange",
+    "UnitItemResult",
+    "UnitScaleResult",
+    "WaveScores",
+    "cfa_fit",
+    "check_min_n",
+    "compare",
+    "icc",
+    "invariance",
+    "reliability",
+    "rwg_j",
+    "score",
+    "suppress",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from scoring import cfa
+
+        return getattr(cfa, name)
+    raise AttributeError(f"module 'scoring' has no attribute {name!r}")

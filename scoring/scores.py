@@ -1,0 +1,700 @@
+"""Scoring one survey wave: respondent scale scores, unit and item statistics, with suppression."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from scoring import disclosure
+from scoring.agreement import icc, rwg_j
+from scoring.reliability import Reliability, reliability
+from surveys.model import Instrument, Scale
+
+#: Straight-lining is only judged on respondents who answered at least this many core items.
+STRAIGHTLINE_MIN_ITEMS = 15
+#: Rounding used to decide that two unit percentages are tied in a percentile rank.
+_TIE_DECIMALS = 9
+_BENCHMARK_LEVELS = (10, 25, 50, 75, 90)
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class ResponseError(ValueError):
+    """A response table that cannot be scored; ``row`` is the 0-based row position or None."""
+
+    def __init__(self, problem: str, *, row: int | None = None, column: str | None = None):
+        self.problem = problem
+        self.row = row
+        self.column = column
+        where = []
+        if row is not None:
+            where.append(f"row {row + 1}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {problem}" if where else problem)
+
+
+@dataclass(frozen=True)
+class RespondentCounts:
+    """Rows in the input, respondents counted (≥ 1 scale score), straight-liners left out."""
+
+    total: int
+    scored: int
+    excluded_straightlining: int
+
+
+@dataclass(frozen=True)
+class Percentages:
+    """% positive / neutral / negative (0–100); ``None`` when nothing was answered or hidden."""
+
+    positive: float | None
+    neutral: float | None
+    negative: float | None
+
+
+@dataclass(frozen=True)
+class UnitScaleResult:
+    """One unit on one scale; every statistic is ``None`` when ``suppressed``."""
+
+    unit: str
+    n: int
+    suppressed: bool
+    mean: float | None
+    ci: tuple[float, float] | None
+    pct: Percentages
+    rwg_j: float | None
+    percentile: float | None
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Percentiles of shown units' scale % positive, every unit weighted equally."""
+
+    p10: float
+    p25: float
+    p50: float
+    p75: float
+    p90: float
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    """One scale over the whole wave, and per unit.
+
+    ``hidden`` holds every suppressed node of the unit tree (inner nodes included), so that
+    reports showing parent units use the very same disclosure decision.
+    """
+
+    key: str
+    higher_is_better: bool
+    n: int
+    mean: float | None
+    sd: float | None
+    pct: Percentages
+    reliability: Reliability
+    icc1: float | None
+    icc2: float | None
+    benchmark: Benchmark | None
+    units: Mapping[str, UnitScaleResult]
+    hidden: frozenset[str]
+
+
+@dataclass(frozen=True)
+class UnitItemResult:
+    """One unit on one item: ``n`` answers; percentages ``None`` when suppressed."""
+
+    unit: str
+    n: int
+    suppressed: bool
+    pct: Percentages
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One item over the whole wave (``n`` non-missing answers) and per unit."""
+
+    key: str
+    scale: str
+    reverse: bool
+    n: int
+    pct: Percentages
+    units: Mapping[str, UnitItemResult]
+
+
+@dataclass(frozen=True, eq=False)
+class WaveScores:
+    """Everything :func:`score` computes for one wave.
+
+    ``respondent_scores`` has one row per counted respondent (index: the input row labels),
+    a ``unit`` column and one column of 0–100 scores per scale (NaN: no score on that scale).
+    """
+
+    instrument_key: str
+    instrument_version: str
+    min_n: int
+    respondents: RespondentCounts
+    scales: Mapping[str, ScaleResult]
+    items: Mapping[str, ItemResult]
+    respondent_scores: pd.DataFrame
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (no NaN: undefined values are ``None``)."""
+        return {
+            "instrument": {"key": self.instrument_key, "version": self.instrument_version},
+            "respondents": {
+                "total": self.respondents.total,
+                "scored": self.respondents.scored,
+                "excluded_straightlining": self.respondents.excluded_straightlining,
+            },
+            "scales": {key: _scale_dict(s) for key, s in self.scales.items()},
+            "items": {key: _item_dict(i) for key, i in self.items.items()},
+            "warnings": list(self.warnings),
+        }
+
+
+def _pct_dict(p: Percentages) -> dict[str, float | None]:
+    return {"pct_positive": p.positive, "pct_neutral": p.neutral, "pct_negative": p.negative}
+
+
+def _scale_dict(s: ScaleResult) -> dict[str, Any]:
+    r = s.reliability
+    return {
+        "n": s.n,
+        "mean": s.mean,
+        "sd": s.sd,
+        **_pct_dict(s.pct),
+        "reliability": {
+            "alpha": _finite(r.alpha),
+            "alpha_ci": None if r.alpha_ci is None else [_finite(v) for v in r.alpha_ci],
+            "omega_total": _finite(r.omega_total),
+            "n_complete": r.n_complete,
+            "item_total": {k: _finite(v) for k, v in r.item_total.items()},
+            "alpha_if_deleted": {k: _finite(v) for k, v in r.alpha_if_deleted.items()},
+            "status": r.status,
+        },
+        "icc1": s.icc1,
+        "icc2": s.icc2,
+        "benchmark": None
+        if s.benchmark is None
+        else {f"p{q}": getattr(s.benchmark, f"p{q}") for q in _BENCHMARK_LEVELS},
+        "units": {
+            name: {
+                "n": u.n,
+                "suppressed": u.suppressed,
+                "mean": u.mean,
+                "ci": None if u.ci is None else list(u.ci),
+                **_pct_dict(u.pct),
+                "rwg_j": u.rwg_j,
+                "percentile": u.percentile,
+            }
+            for name, u in s.units.items()
+        },
+    }
+
+
+def _item_dict(i: ItemResult) -> dict[str, Any]:
+    return {
+        "n": i.n,
+        **_pct_dict(i.pct),
+        "units": {
+            name: {"n": u.n, "suppressed": u.suppressed, **_pct_dict(u.pct)}
+            for name, u in i.units.items()
+        },
+    }
+
+
+def _finite(x: float | None) -> float | None:
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+_NO_PCT = Percentages(None, None, None)
+
+
+def score(
+    responses: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    unit: str = "unit",
+    min_n: int = 5,
+    exclude_straightlining: bool = True,
+    tree: Mapping[str, str | None] | None = None,
+) -> WaveScores:
+    """Score one wave: respondent scale scores, scale, unit and item statistics.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        One row per respondent: a ``unit`` column and one column per item key holding the raw
+        answer, an integer ``1..points`` or missing (NaN / None). Other columns are ignored.
+    instrument : surveys.Instrument
+        The instrument the answers belong to.
+    unit : str
+        Name of the unit column.
+    min_n : int
+        Minimum number of respondents for a unit's figures to be shown (at least
+        :data:`scoring.disclosure.MIN_REPORT_N_FLOOR`).
+    exclude_straightlining : bool
+        Leave out respondents who gave the same raw answer to every one of at least 15
+        answered items (reverse-keyed items included). They are counted either way.
+    tree : Mapping[str, str | None], optional
+        Unit → parent unit for complementary suppression over the real organisation tree;
+        by default every unit is a child of one implicit root (the overall figure).
+
+    Returns
+    -------
+    WaveScores
+
+    Notes
+    -----
+    * Reversing: ``y = points + 1 - x`` for reverse-keyed items; answers are stored raw.
+    * Respondent scale score: needs at least ``floor(k / 2) + 1`` of the scale's k items
+      answered; ``score = (mean(y) - 1) / (points - 1) * 100``. A respondent counts if they
+      have at least one scale score (and are not an excluded straight-liner). A unit's ``n``
+      on a scale is the number of its respondents with a score on that scale.
+    * Item % positive / neutral / negative: share of the unit's non-missing answers with
+      ``y >= positive_from`` / in between / ``y <= negative_to``. Scale % is the unweighted
+      mean over the scale's items answered in the unit ("average across items", AHRQ).
+    * Unit mean: mean score with a 95% t interval ``mean ± t(.975, n - 1) · sd / sqrt(n)``
+      (R: ``t.test(score)$conf.int``).
+    * Reliability: :func:`scoring.reliability` on the reversed items of counted respondents
+      (R: ``psych::alpha``). ``icc1``/``icc2``: :func:`scoring.icc` on respondent scores by unit
+      (R: ``multilevel::ICC1(aov(score ~ unit))``). ``rwg_j``: :func:`scoring.rwg_j`, listwise
+      within the scale (R: ``multilevel::rwg.j(x, unit, ranvar = (points^2 - 1) / 12)``).
+    * Benchmark: ``numpy.percentile(..., method="linear")`` (R ``quantile(type = 7)``) of shown
+      units' % positive; a unit's percentile is its mid-rank among shown units,
+      ``100 * (below + ties / 2) / N`` with ties counting itself.
+    * Disclosure: :func:`scoring.disclosure.suppress` per scale on units' ``n`` and per item on
+      units' answer counts; a suppressed unit keeps only ``n``.
+    * Missing data never produce NaN: undefined values are ``None`` and a warning says why.
+    """
+    disclosure.check_min_n(min_n)
+    warnings: list[str] = []
+    item_keys = list(instrument.item_keys)
+    x, units_raw = _validated_matrix(responses, instrument, unit)
+    n_rows = x.shape[0]
+
+    answered = ~np.isnan(x)
+    n_answered = answered.sum(axis=1)
+    lo = np.where(answered, x, np.inf).min(axis=1)
+    hi = np.where(answered, x, -np.inf).max(axis=1)
+    straight = (n_answered >= STRAIGHTLINE_MIN_ITEMS) & (lo == hi)
+    n_straight = int(straight.sum())
+    if not exclude_straightlining and n_straight:
+        warnings.append(f"{n_straight} straight-lining respondents are included (not excluded)")
+
+    y = x.copy()
+    for j, item in enumerate(instrument.items):
+        if item.reverse:
+            points = instrument.scale_of(item.key).response_scale.points
+            y[:, j] = points + 1 - y[:, j]
+
+    column_of = {key: j for j, key in enumerate(item_keys)}
+    raw_scores = np.full((n_rows, len(instrument.scales)), np.nan)
+    for s, scale in enumerate(instrument.scales):
+        cols = [column_of[k] for k in scale.item_keys]
+        raw_scores[:, s] = _scale_scores(y[:, cols], scale)
+    counted = np.isfinite(raw_scores).any(axis=1)
+    if exclude_straightlining:
+        counted &= ~straight
+
+    rows = np.flatnonzero(counted)
+    y = y[rows]
+    sc = raw_scores[rows]
+    names, codes_all = np.unique(units_raw, return_inverse=True)
+    unit_names = [str(u) for u in names]
+    codes: IntArray = codes_all[rows].astype(np.intp)
+    n_units = len(unit_names)
+    unit_labels = units_raw[rows]
+
+    tree_map = _tree_with_units(tree, unit_names, warnings)
+
+    scales: dict[str, ScaleResult] = {}
+    items: dict[str, ItemResult] = {}
+    for s, scale in enumerate(instrument.scales):
+        cols = [column_of[k] for k in scale.item_keys]
+        item_stats = [_item_counts(y[:, j], codes, n_units, scale) for j in cols]
+        for key, j, counts in zip(scale.item_keys, cols, item_stats, strict=True):
+            items[key] = _item_result(
+                key,
+                scale,
+                instrument.items[j].reverse,
+                counts,
+                unit_names,
+                tree_map,
+                min_n,
+                warnings,
+            )
+        scales[scale.key] = _scale_result(
+            scale,
+            sc[:, s],
+            y[:, cols],
+            codes,
+            unit_labels,
+            unit_names,
+            item_stats,
+            tree_map,
+            min_n,
+            warnings,
+        )
+    items = {key: items[key] for key in item_keys}
+
+    frame = pd.DataFrame(
+        sc, index=responses.index[rows], columns=[s.key for s in instrument.scales]
+    )
+    frame.insert(0, "unit", pd.Series(unit_labels, index=frame.index, dtype=object))
+    return WaveScores(
+        instrument_key=instrument.key,
+        instrument_version=instrument.version,
+        min_n=min_n,
+        respondents=RespondentCounts(
+            total=n_rows,
+            scored=int(rows.size),
+            excluded_straightlining=n_straight if exclude_straightlining else 0,
+        ),
+        scales=scales,
+        items=items,
+        respondent_scores=frame,
+        warnings=tuple(warnings),
+    )
+
+
+def _validated_matrix(
+    responses: pd.DataFrame, instrument: Instrument, unit: str
+) -> tuple[FloatArray, np.ndarray[Any, np.dtype[np.object_]]]:
+    """Raw answers as floats (NaN missing) and unit labels as strings; ResponseError if bad."""
+    if unit not in responses.columns:
+        raise ResponseError(f"the unit column {unit!r} is missing", column=unit)
+    missing = [k for k in instrument.item_keys if k not in responses.columns]
+    if missing:
+        raise ResponseError("item column(s) missing: " + ", ".join(missing), column=missing[0])
+    labels = responses[unit]
+    absent = labels.isna().to_numpy()
+    if absent.any():
+        raise ResponseError("the unit is missing", row=int(np.argmax(absent)), column=unit)
+    unit_values = labels.astype(str).to_numpy(dtype=object)
+    blank = np.array([not v.strip() for v in unit_values], dtype=bool)
+    if blank.any():
+        raise ResponseError("the unit is empty", row=int(np.argmax(blank)), column=unit)
+
+    x = np.empty((len(responses), len(instrument.item_keys)), dtype=np.float64)
+    for j, item in enumerate(instrument.items):
+        points = instrument.scale_of(item.key).response_scale.points
+        x[:, j] = _answers(responses[item.key], item.key, points)
+    return x, unit_values
+
+
+def _answers(column: pd.Series, key: str, points: int) -> FloatArray:
+    """One item column as floats, checking every present value is an integer in 1..points."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        raise ResponseError("answers must be integers, not true/false", row=0, column=key)
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        text: np.ndarray[Any, np.dtype[np.object_]] | None = None
+    else:
+        text = column.to_numpy(dtype=object)
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~column.isna().to_numpy()
+        blank = np.array([isinstance(v, str) and not v.strip() for v in text], dtype=bool)
+        bad = present & ~blank & np.isnan(values)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise ResponseError(f"{text[row]!r} is not an integer", row=row, column=key)
+    present_values = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        fractional = present_values & (values != np.round(values))
+        outside = present_values & ((values < 1) | (values > points))
+    if fractional.any():
+        row = int(np.argmax(fractional))
+        shown = text[row] if text is not None else values[row]
+        raise ResponseError(f"{shown!r} is not an integer", row=row, column=key)
+    if outside.any():
+        row = int(np.argmax(outside))
+        shown = text[row] if text is not None else int(values[row])
+        raise ResponseError(f"{shown!r} is outside 1..{points}", row=row, column=key)
+    return values
+
+
+def _scale_scores(y: FloatArray, scale: Scale) -> FloatArray:
+    """0–100 score per row, NaN unless more than half of the scale's items were answered."""
+    k = y.shape[1]
+    points = scale.response_scale.points
+    ok = ~np.isnan(y)
+    count = ok.sum(axis=1)
+    total = np.where(ok, y, 0.0).sum(axis=1)
+    enough = count >= k // 2 + 1
+    out = np.full(y.shape[0], np.nan)
+    out[enough] = (total[enough] / count[enough] - 1.0) / (points - 1) * 100.0
+    return out
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Per-unit answer counts of one item (arrays over units) and the overall totals."""
+
+    n: IntArray
+    positive: IntArray
+    negative: IntArray
+
+
+def _item_counts(y: FloatArray, codes: IntArray, n_units: int, scale: Scale) -> _Counts:
+    rs = scale.response_scale
+    ok = ~np.isnan(y)
+    g = codes[ok]
+    v = y[ok]
+    return _Counts(
+        n=np.bincount(g, minlength=n_units).astype(np.intp),
+        positive=np.bincount(g[v >= rs.positive_from], minlength=n_units).astype(np.intp),
+        negative=np.bincount(g[v <= rs.negative_to], minlength=n_units).astype(np.intp),
+    )
+
+
+def _shares(n: IntArray, positive: IntArray, negative: IntArray) -> FloatArray:
+    """(units × 3) percentages positive/neutral/negative; NaN rows where n is 0."""
+    out = np.full((n.size, 3), np.nan)
+    has = n > 0
+    pos = positive[has] / n[has] * 100.0
+    neg = negative[has] / n[has] * 100.0
+    out[has, 0] = pos
+    out[has, 2] = neg
+    out[has, 1] = (n[has] - positive[has] - negative[has]) / n[has] * 100.0
+    return out
+
+
+def _pct(row: FloatArray) -> Percentages:
+    if np.isnan(row[0]):
+        return _NO_PCT
+    return Percentages(float(row[0]), float(row[1]), float(row[2]))
+
+
+def _item_result(
+    key: str,
+    scale: Scale,
+    reverse: bool,
+    counts: _Counts,
+    unit_names: Sequence[str],
+    tree: Mapping[str, str | None],
+    min_n: int,
+    warnings: list[str],
+) -> ItemResult:
+    n_total = int(counts.n.sum())
+    overall = _shares(
+        np.array([n_total]), np.array([counts.positive.sum()]), np.array([counts.negative.sum()])
+    )[0]
+    pct = _pct(overall)
+    if n_total == 0:
+        warnings.append(f"item {key}: no answers; percentages are null")
+    elif disclosure.is_too_small(n_total, min_n):
+        pct = _NO_PCT
+        warnings.append(f"item {key}: only {n_total} answers (< {min_n}); percentages hidden")
+    hidden = disclosure.suppress(tree, dict(zip(unit_names, counts.n.tolist(), strict=True)), min_n)
+    shares = _shares(counts.n, counts.positive, counts.negative)
+    units = {}
+    for u, name in enumerate(unit_names):
+        gone = name in hidden
+        units[name] = UnitItemResult(
+            unit=name,
+            n=int(counts.n[u]),
+            suppressed=gone,
+            pct=_NO_PCT if gone else _pct(shares[u]),
+        )
+    return ItemResult(key, scale.key, reverse, n_total, pct, units)
+
+
+def _scale_result(
+    scale: Scale,
+    scores: FloatArray,
+    y: FloatArray,
+    codes: IntArray,
+    unit_labels: np.ndarray[Any, np.dtype[np.object_]],
+    unit_names: Sequence[str],
+    item_stats: Sequence[_Counts],
+    tree: Mapping[str, str | None],
+    min_n: int,
+    warnings: list[str],
+) -> ScaleResult:
+    key = scale.key
+    n_units = len(unit_names)
+    has = ~np.isnan(scores)
+    n_total = int(has.sum())
+    values = scores[has]
+    g = codes[has]
+
+    # Scale % = unweighted mean over items answered in the unit (or overall).
+    unit_item_pct = np.stack([_shares(c.n, c.positive, c.negative) for c in item_stats])
+    overall_item_pct = np.stack(
+        [
+            _shares(
+                np.array([c.n.sum()]), np.array([c.positive.sum()]), np.array([c.negative.sum()])
+            )[0]
+            for c in item_stats
+        ]
+    )
+    unit_pct = _mean_over_answered(unit_item_pct)
+    overall_pct = _mean_over_answered(overall_item_pct[:, None, :])[0]
+
+    rel = reliability(pd.DataFrame(y, columns=list(scale.item_keys)))
+    warnings.extend(f"scale {key}: reliability: {w}" for w in rel.warnings)
+
+    mean: float | None = float(values.mean()) if n_total else None
+    sd: float | None = float(values.std(ddof=1)) if n_total > 1 else None
+    pct = _pct(overall_pct)
+    if n_total == 0:
+        warnings.append(f"scale {key}: no respondent has a score; statistics are null")
+    elif disclosure.is_too_small(n_total, min_n):
+        mean = sd = None
+        pct = _NO_PCT
+        warnings.append(f"scale {key}: only {n_total} respondents (< {min_n}); figures hidden")
+    elif sd is None:
+        warnings.append(f"scale {key}: sd undefined with one respondent")
+
+    agreement_icc = icc(values, g)
+    icc1, icc2 = _finite(agreement_icc.icc1), _finite(agreement_icc.icc2)
+    if mean is None:
+        icc1 = icc2 = None
+    elif icc1 is None or icc2 is None:
+        warnings.append(f"scale {key}: ICC undefined (needs 2+ units and within-unit variation)")
+
+    n_unit = np.bincount(g, minlength=n_units)
+    hidden = disclosure.suppress(tree, dict(zip(unit_names, n_unit.tolist(), strict=True)), min_n)
+    shown = np.array([name not in hidden for name in unit_names], dtype=bool)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit_mean = np.bincount(g, weights=values, minlength=n_units) / n_unit
+        dev = values - unit_mean[g]
+        unit_var = np.bincount(g, weights=dev * dev, minlength=n_units) / (n_unit - 1)
+        half = _t975(n_unit - 1) * np.sqrt(unit_var / n_unit)
+
+    rwg = _unit_rwg(y, unit_labels, shown[codes], shown, unit_names, scale)
+    undefined_rwg = [n for n, ok, r in zip(unit_names, shown, rwg, strict=True) if ok and r is None]
+    if undefined_rwg:
+        warnings.append(
+            f"scale {key}: rwg_j undefined for {len(undefined_rwg)} shown unit(s) with fewer "
+            "than 2 complete answers: " + ", ".join(undefined_rwg[:10])
+        )
+
+    shown_pct = unit_pct[shown, 0]
+    ranks = _mid_ranks(shown_pct)
+    rank_of = dict(zip(np.flatnonzero(shown).tolist(), ranks.tolist(), strict=True))
+    benchmark = None
+    if shown_pct.size:
+        q = np.percentile(shown_pct, _BENCHMARK_LEVELS, method="linear")
+        benchmark = Benchmark(*(float(v) for v in q))
+    else:
+        warnings.append(f"scale {key}: no unit can be shown; benchmark is null")
+
+    units = {}
+    for u, name in enumerate(unit_names):
+        if not shown[u]:
+            units[name] = UnitScaleResult(
+                name, int(n_unit[u]), True, None, None, _NO_PCT, None, None
+            )
+            continue
+        m = float(unit_mean[u])
+        h = float(half[u])
+        units[name] = UnitScaleResult(
+            unit=name,
+            n=int(n_unit[u]),
+            suppressed=False,
+            mean=m,
+            ci=(m - h, m + h),
+            pct=_pct(unit_pct[u]),
+            rwg_j=rwg[u],
+            percentile=rank_of[u],
+        )
+    return ScaleResult(
+        key=key,
+        higher_is_better=scale.higher_is_better,
+        n=n_total,
+        mean=mean,
+        sd=sd,
+        pct=pct,
+        reliability=rel,
+        icc1=icc1,
+        icc2=icc2,
+        benchmark=benchmark,
+        units=units,
+        hidden=frozenset(hidden),
+    )
+
+
+def _mean_over_answered(pct: FloatArray) -> FloatArray:
+    """Mean over axis 0 (items) of (items × units × 3), skipping items with no answers."""
+    ok = ~np.isnan(pct)
+    count = ok.sum(axis=0)
+    total = np.where(ok, pct, 0.0).sum(axis=0)
+    out = np.full(total.shape, np.nan)
+    np.divide(total, count, out=out, where=count > 0)
+    return out
+
+
+def _t975(df: np.ndarray[Any, Any]) -> FloatArray:
+    """Upper 97.5% point of Student's t (NaN where df < 1); scipy.special keeps start-up light."""
+    from scipy.special import stdtrit
+
+    d = np.asarray(df, dtype=np.float64)
+    out = np.full(d.shape, np.nan)
+    ok = d >= 1
+    out[ok] = stdtrit(d[ok], 0.975)
+    return out
+
+
+def _unit_rwg(
+    y: FloatArray,
+    unit_labels: np.ndarray[Any, np.dtype[np.object_]],
+    mask: BoolArray,
+    shown: BoolArray,
+    unit_names: Sequence[str],
+    scale: Scale,
+) -> list[float | None]:
+    """rwg(j) per unit (None where hidden or undefined); only shown units' rows are passed."""
+    if not shown.any():
+        return [None] * len(unit_names)
+    series = rwg_j(
+        pd.DataFrame(y[mask], columns=list(scale.item_keys)),
+        unit_labels[mask],
+        points=scale.response_scale.points,
+    )
+    values = series.to_dict()
+    return [_finite(values.get(n)) if ok else None for n, ok in zip(unit_names, shown, strict=True)]
+
+
+def _mid_ranks(values: FloatArray) -> FloatArray:
+    """100 · (below + ties / 2) / N, ties (itself included) after rounding to 9 decimals."""
+    if values.size == 0:
+        return values
+    r = np.round(values, _TIE_DECIMALS)
+    ordered = np.sort(r)
+    below = np.searchsorted(ordered, r, side="left")
+    ties = np.searchsorted(ordered, r, side="right") - below
+    out: FloatArray = 100.0 * (below + ties / 2.0) / r.size
+    return out
+
+
+def _tree_with_units(
+    tree: Mapping[str, str | None] | None, unit_names: Sequence[str], warnings: list[str]
+) -> dict[str, str | None]:
+    """The unit tree to suppress over: the given one (units it lacks become top-level)."""
+    if tree is None:
+        return dict.fromkeys(unit_names)
+    out = dict(tree)
+    known = set(out) | {p for p in out.values() if p is not None}
+    strays = [u for u in unit_names if u not in known]
+    if strays:
+        warnings.append(
+            f"{len(strays)} unit(s) not in the unit tree are treated as top-level: "
+            + ", ".join(strays[:10])
+        )
+    for u in strays:
+        out[u] = None
+    return out
