@@ -488,10 +488,10 @@ class _Checker:
         built: dict[str, ResponseScale] = {}
         for name, definition in value.items():
             key = self.key(name, (*path, str(name)))
-            if key is not None:
-                scale = self.response_scale(key, definition, (*path, key))
-                if scale is not None:
-                    built[key] = scale
+            # Check the body even under a bad key, so one run shows every problem.
+            scale = self.response_scale(key or str(name), definition, (*path, str(name)))
+            if key is not None and scale is not None:
+                built[key] = scale
         return built
 
     def response_scale(self, key: str, value: object, path: _Path) -> ResponseScale | None:
