@@ -23,6 +23,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
     instance_path = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     overrides = dict(test_config or {})
+    if demo and not os.environ.get("APP_ENV"):
+        overrides.setdefault("APP_ENV", "development")
     engine = overrides.pop("ENGINE", None)
     settings = config.load(
         os.environ,

@@ -30,5 +30,52 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Seed and print the logins, then stop.")
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Create and migrate the database, seed the demo data, print logins and links, serve."""
+    from pathlib import Path
+
+    from app import demo
+    from app.db import get_session
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    migrate.upgrade(get_database(app).engine)
+    info = demo.seed(
+        get_session(), app.config["SECRET_KEY"], app.config["PUBLIC_URL"], Path(app.instance_path)
+    )
+    click.echo(
+        "Demo data " + ("created." if info.seeded_now else "already present; kept as it is.")
+    )
+    click.echo(f"Log in at {app.config['PUBLIC_URL']}/login with password {info.password}:")
+    click.echo(f"  national coordinator   {demo.NATIONAL_LOGIN}")
+    click.echo(f"  jurisdiction admin     {demo.ADMIN_LOGIN}")
+    click.echo(f"  leader (Alder County)  {demo.LEADER_LOGIN}")
+    click.echo("Three survey links from Alder County's open 2026 wave:")
+    for link in info.links:
+        click.echo(f"  {link}")
+    if no_serve:
+        return
+    _start_job_consumer(app)
+    from werkzeug.serving import run_simple
+
+    click.echo(f"Serving on http://{host}:{port} (Ctrl+C to stop)")
+    run_simple(host, port, app, use_reloader=False, threaded=True)
+
+
+def _start_job_consumer(app: Flask) -> None:
+    """Run the job queue's consumer in this process when the queue module provides one."""
+    try:
+        from app import tasks
+    except ModuleNotFoundError:
+        return
+    start = getattr(tasks, "start_inprocess_consumer", None)
+    if start is not None:
+        start(app)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
+    app.cli.add_command(demo_command)

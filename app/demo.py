@@ -1,0 +1,319 @@
+"""The demo: seed six synthetic jurisdictions with two waves each, then serve the app locally.
+
+Seeding is idempotent: a database that already holds the demo jurisdictions is left as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+import surveys
+from app.demo_data import TeamEffects, generate_answers, new_team_effects
+from app.models import (
+    PATH_SEPARATOR,
+    DailyCount,
+    DeliveryStatus,
+    Invitation,
+    Jurisdiction,
+    OrgUnit,
+    Response,
+    Role,
+    RosterEntry,
+    UnitKind,
+    User,
+    Wave,
+    WaveStatus,
+)
+from app.services.instruments import ensure_instrument
+from app.services.tokens import derive_token, hash_token, new_nonce
+
+SEED = 2026
+#: (name, slug, shares benchmarks, regions). One jurisdiction keeps its results to itself.
+JURISDICTIONS = (
+    ("Alder County", "alder", True, 2),
+    ("Birch Valley County", "birch-valley", True, 3),
+    ("Cedar State", "cedar", True, 3),
+    ("Dogwood County", "dogwood", True, 2),
+    ("Elm River County", "elm-river", True, 3),
+    ("Fir Coast State", "fir-coast", False, 3),
+)
+OFFICE_NAMES = ("North", "South", "East", "West")
+NATIONAL_LOGIN = "national@demo.example"
+ADMIN_LOGIN = "admin@alder.demo.example"
+LEADER_LOGIN = "leader@alder.demo.example"
+COMMENTS = (
+    "More time to talk through hard cases as a team before decisions are made.",
+    "A second worker on evening home visits, every time, not only when someone is free.",
+    "Fewer forms after a critical incident and more support for the worker involved.",
+    "Our supervisor listens; leadership above her should do the same.",
+    "Caseloads need to come down before anything else will change.",
+    "A safer waiting room at the office: the door to the work area should lock.",
+    "Regular debriefs after removals would help the newer staff a lot.",
+)
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    password: str
+    links: tuple[str, ...]
+    seeded_now: bool
+
+
+def seed(session: Session, secret_key: str, public_url: str, instance_path: Path) -> DemoInfo:
+    """Create the demo data unless it exists; return the logins and three open survey links."""
+    password = _demo_password(instance_path)
+    already = session.scalar(
+        select(func.count())
+        .select_from(Jurisdiction)
+        .where(Jurisdiction.slug.in_([j[1] for j in JURISDICTIONS]))
+    )
+    seeded_now = not already
+    if seeded_now:
+        _seed_all(session, secret_key, password)
+        session.commit()
+    return DemoInfo(password, _open_links(session, secret_key, public_url), seeded_now)
+
+
+def _demo_password(instance_path: Path) -> str:
+    path = instance_path / "demo-password"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(12)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return password
+
+
+def _seed_all(session: Session, secret_key: str, password: str) -> None:
+    rng = np.random.default_rng(SEED)
+    instrument = surveys.load_default()
+    instrument_row = ensure_instrument(session, instrument)
+    password_hash = generate_password_hash(password, method="scrypt")
+    session.add(User(email=NATIONAL_LOGIN, password_hash=password_hash, role=Role.NATIONAL))
+    for index, (name, slug, shares, n_regions) in enumerate(JURISDICTIONS):
+        jurisdiction = Jurisdiction(name=name, slug=slug, shares_benchmarks=shares)
+        session.add(jurisdiction)
+        session.flush()
+        root, teams, staff = _build_tree(session, jurisdiction, n_regions, rng)
+        effects_2025 = new_team_effects(instrument, len(teams), rng)
+        # Some jurisdictions worked on speaking up and supervision after their 2025 results.
+        shift = np.zeros(len(instrument.scales))
+        if index % 2 == 0:
+            shift[:2] = 0.25
+        effects_2026 = effects_2025.drift(rng, shift=shift)
+        for year, effects, rate, status in (
+            (2025, effects_2025, 0.72, WaveStatus.CLOSED),
+            (2026, effects_2026, 0.45, WaveStatus.OPEN),
+        ):
+            wave = Wave(
+                jurisdiction_id=jurisdiction.id,
+                instrument_id=instrument_row.id,
+                year=year,
+                opens_at=datetime(year, 11, 2, 13, tzinfo=UTC),
+                closes_at=datetime(year, 12, 14, 23, tzinfo=UTC),
+                timezone="America/New_York",
+                status=status,
+                launched_at=datetime(year, 11, 2, 13, tzinfo=UTC),
+                closed_at=datetime(year, 12, 14, 23, tzinfo=UTC)
+                if status == WaveStatus.CLOSED
+                else None,
+            )
+            session.add(wave)
+            session.flush()
+            _seed_wave(session, secret_key, wave, instrument, teams, staff, effects, rate, rng)
+        if index == 0:
+            session.add(
+                User(
+                    email=ADMIN_LOGIN,
+                    password_hash=password_hash,
+                    role=Role.JURISDICTION_ADMIN,
+                    jurisdiction_id=jurisdiction.id,
+                )
+            )
+            leader = User(
+                email=LEADER_LOGIN,
+                password_hash=password_hash,
+                role=Role.LEADER,
+                jurisdiction_id=jurisdiction.id,
+            )
+            leader.units.append(root)
+            session.add(leader)
+
+
+def _build_tree(
+    session: Session, jurisdiction: Jurisdiction, n_regions: int, rng: np.random.Generator
+) -> tuple[OrgUnit, list[OrgUnit], list[tuple[int, str]]]:
+    """Agency → regions → offices → teams of 2–25 staff; returns the teams and (team row, email)."""
+    root = OrgUnit(
+        jurisdiction_id=jurisdiction.id, name=jurisdiction.name, path="", kind=UnitKind.AGENCY
+    )
+    session.add(root)
+    teams: list[OrgUnit] = []
+    for r in range(1, n_regions + 1):
+        region = OrgUnit(
+            jurisdiction_id=jurisdiction.id,
+            parent=root,
+            name=f"Region {r}",
+            path=f"Region {r}",
+            kind=UnitKind.REGION,
+        )
+        for o in range(int(rng.integers(2, 4))):
+            office_name = f"{OFFICE_NAMES[o]} Office"
+            office = OrgUnit(
+                jurisdiction_id=jurisdiction.id,
+                parent=region,
+                name=office_name,
+                path=PATH_SEPARATOR.join([region.path, office_name]),
+                kind=UnitKind.OFFICE,
+            )
+            for t in range(int(rng.integers(3, 8))):
+                team_name = f"Team {chr(ord('A') + t)}"
+                teams.append(
+                    OrgUnit(
+                        jurisdiction_id=jurisdiction.id,
+                        parent=office,
+                        name=team_name,
+                        path=PATH_SEPARATOR.join([office.path, team_name]),
+                        kind=UnitKind.TEAM,
+                    )
+                )
+    session.add_all(teams)
+    session.flush()
+    staff: list[tuple[int, str]] = []
+    for row in range(len(teams)):
+        size = int(rng.choice([2, 3, 4])) if rng.random() < 0.08 else int(rng.integers(5, 26))
+        for _ in range(size):
+            staff.append((row, f"staff{len(staff) + 1:04d}@{jurisdiction.slug}.demo.example"))
+    session.execute(
+        insert(RosterEntry),
+        [
+            {
+                "jurisdiction_id": jurisdiction.id,
+                "unit_id": teams[row].id,
+                "email": email,
+                "language": "es" if i % 9 == 0 else "en",
+                "active": True,
+                "imported_count": 1,
+            }
+            for i, (row, email) in enumerate(staff)
+        ],
+    )
+    return root, teams, staff
+
+
+def _seed_wave(
+    session: Session,
+    secret_key: str,
+    wave: Wave,
+    instrument: surveys.Instrument,
+    teams: list[OrgUnit],
+    staff: list[tuple[int, str]],
+    effects: TeamEffects,
+    rate: float,
+    rng: np.random.Generator,
+) -> None:
+    closed = wave.status == WaveStatus.CLOSED
+    answered = rng.random(len(staff)) < rate
+    invitations = []
+    for i, (row, email) in enumerate(staff):
+        nonce = None if closed else new_nonce()
+        token_hash = hash_token(
+            derive_token(secret_key, nonce) if nonce else secrets.token_urlsafe(32)
+        )
+        invitations.append(
+            {
+                "wave_id": wave.id,
+                "unit_id": teams[row].id,
+                "email": None if closed else email,
+                "language": "es" if i % 9 == 0 else "en",
+                "token_hash": token_hash,
+                "token_nonce": nonce,
+                "completed": bool(answered[i]),
+                "delivery_status": DeliveryStatus.SENT,
+                "send_wanted": 0,
+                "send_done": 0,
+                "attempts": 1,
+            }
+        )
+    session.execute(insert(Invitation), invitations)
+
+    team_of = np.array([row for (row, _), yes in zip(staff, answered, strict=True) if yes])
+    answers = generate_answers(instrument, team_of, effects, rng)
+    keys = instrument.item_keys
+    rows = []
+    for r in rng.permutation(len(team_of)):
+        values = {k: int(v) for k, v in zip(keys, answers[r], strict=True) if not math.isnan(v)}
+        background = {}
+        if rng.random() < 0.8:
+            background["role"] = int(rng.choice([1, 1, 1, 2, 3, 4, 5]))
+        if rng.random() < 0.8:
+            background["tenure"] = int(rng.integers(1, 5))
+        comment = str(rng.choice(COMMENTS)) if rng.random() < 0.15 else None
+        rows.append(
+            {
+                "wave_id": wave.id,
+                "unit_id": teams[int(team_of[r])].id,
+                "answers": values,
+                "background": background,
+                "comment": comment,
+            }
+        )
+    if rows:
+        session.execute(insert(Response), rows)
+    _seed_daily_counts(session, wave, teams, team_of, rng)
+
+
+def _seed_daily_counts(
+    session: Session,
+    wave: Wave,
+    teams: list[OrgUnit],
+    team_of: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Spread each team's submissions over the days the wave has been open (most at the start)."""
+    end = wave.closes_at.date() if wave.status == WaveStatus.CLOSED else date(2026, 11, 25)
+    days = max(1, (end - wave.opens_at.date()).days)
+    counts: dict[tuple[int, date], int] = {}
+    for row in team_of:
+        offset = min(days - 1, int(rng.exponential(days / 4)))
+        key = (teams[int(row)].id, wave.opens_at.date() + timedelta(days=offset))
+        counts[key] = counts.get(key, 0) + 1
+    session.execute(
+        insert(DailyCount),
+        [
+            {"wave_id": wave.id, "unit_id": unit_id, "day": day, "submissions": n}
+            for (unit_id, day), n in sorted(counts.items())
+        ],
+    )
+
+
+def _open_links(session: Session, secret_key: str, public_url: str) -> tuple[str, ...]:
+    """Three survey links of the first open demo wave that have not been answered yet."""
+    rows = session.scalars(
+        select(Invitation)
+        .join(Wave, Invitation.wave_id == Wave.id)
+        .join(Jurisdiction, Wave.jurisdiction_id == Jurisdiction.id)
+        .where(
+            Jurisdiction.slug == JURISDICTIONS[0][1],
+            Wave.status == WaveStatus.OPEN,
+            Invitation.completed.is_(False),
+            Invitation.token_nonce.is_not(None),
+        )
+        .order_by(Invitation.id)
+        .limit(3)
+    ).all()
+    return tuple(
+        f"{public_url}/s/{derive_token(secret_key, row.token_nonce)}"
+        for row in rows
+        if row.token_nonce
+    )

@@ -1,0 +1,182 @@
+"""The demo: `flask --app wsgi demo` seeds realistic data quickly, twice without harm."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pingouin
+import pytest
+
+import surveys
+from app.services.tokens import hash_token
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run_demo(instance: Path) -> tuple[float, str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL", "APP_ENV"}
+    }
+    env["INSTANCE_PATH"] = str(instance)
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "demo", "--no-serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    return elapsed, result.stdout
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    instance = tmp_path_factory.mktemp("demo-instance")
+    first_time, first_out = _run_demo(instance)
+    connection = sqlite3.connect(instance / "survey.sqlite3")
+    counts_after_first = _table_counts(connection)
+    second_time, second_out = _run_demo(instance)
+    return {
+        "instance": instance,
+        "db": connection,
+        "times": (first_time, second_time),
+        "outputs": (first_out, second_out),
+        "counts": (counts_after_first, _table_counts(connection)),
+    }
+
+
+def _table_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    tables = [
+        "jurisdictions",
+        "org_units",
+        "roster_entries",
+        "waves",
+        "invitations",
+        "responses",
+        "daily_counts",
+        "users",
+        "instruments",
+    ]
+    return {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def test_seeding_twice_is_fast_and_adds_nothing_the_second_time(seeded: dict) -> None:
+    first, second = seeded["times"]
+    assert first < 60 and second < 60
+    before, after = seeded["counts"]
+    assert before == after
+    assert "already present" in seeded["outputs"][1]
+
+
+def test_demo_prints_a_login_and_three_working_survey_links(seeded: dict) -> None:
+    output = seeded["outputs"][0]
+    assert "national@demo.example" in output
+    password = (seeded["instance"] / "demo-password").read_text().strip()
+    assert password in output
+    links = [line.strip() for line in output.splitlines() if "/s/" in line]
+    assert len(links) == 3
+    db = seeded["db"]
+    for link in links:
+        token = link.rsplit("/s/", 1)[1]
+        row = db.execute(
+            "SELECT i.completed, w.status FROM invitations i JOIN waves w ON w.id = i.wave_id "
+            "WHERE i.token_hash = ?",
+            (hash_token(token),),
+        ).fetchone()
+        assert row == (0, "open")
+    assert links == [line.strip() for line in seeded["outputs"][1].splitlines() if "/s/" in line]
+
+
+def test_six_jurisdictions_one_keeping_its_benchmarks(seeded: dict) -> None:
+    rows = seeded["db"].execute("SELECT shares_benchmarks FROM jurisdictions").fetchall()
+    assert len(rows) == 6
+    assert sorted(r[0] for r in rows) == [0, 1, 1, 1, 1, 1]
+
+
+def test_each_jurisdiction_has_a_closed_2025_and_an_open_2026_wave(seeded: dict) -> None:
+    rows = (
+        seeded["db"]
+        .execute("SELECT jurisdiction_id, year, status FROM waves ORDER BY jurisdiction_id, year")
+        .fetchall()
+    )
+    assert len(rows) == 12
+    assert {(y, s) for _, y, s in rows} == {(2025, "closed"), (2026, "open")}
+    emails_kept = (
+        seeded["db"]
+        .execute(
+            "SELECT count(*) FROM invitations i JOIN waves w ON w.id = i.wave_id "
+            "WHERE w.status = 'closed' AND (i.email IS NOT NULL OR i.token_nonce IS NOT NULL)"
+        )
+        .fetchone()[0]
+    )
+    assert emails_kept == 0
+
+
+def test_org_trees_have_about_3000_staff_in_teams_of_2_to_25(seeded: dict) -> None:
+    db = seeded["db"]
+    kinds = dict(db.execute("SELECT kind, count(*) FROM org_units GROUP BY kind").fetchall())
+    assert kinds["agency"] == 6 and kinds["region"] >= 12 and kinds["office"] > kinds["region"]
+    sizes = [
+        n for (n,) in db.execute("SELECT count(*) FROM roster_entries GROUP BY unit_id").fetchall()
+    ]
+    assert 2500 <= sum(sizes) <= 3500
+    assert min(sizes) >= 2 and max(sizes) <= 25
+
+
+def _responses(db: sqlite3.Connection, year: int) -> pd.DataFrame:
+    frame = pd.read_sql_query(
+        "SELECT r.unit_id, r.answers FROM responses r JOIN waves w ON w.id = r.wave_id "
+        f"WHERE w.year = {year}",
+        db,
+    )
+    answers = pd.json_normalize(frame["answers"].map(json.loads).tolist())
+    answers["unit"] = frame["unit_id"].to_numpy()
+    return answers
+
+
+def test_some_teams_fall_below_the_reporting_threshold_and_some_answers_do_not_apply(
+    seeded: dict,
+) -> None:
+    answers = _responses(seeded["db"], 2026)
+    per_team = answers.groupby("unit").size()
+    assert (per_team < 5).sum() >= 3
+    instrument = surveys.load_default()
+    missing = answers[list(instrument.item_keys)].isna().to_numpy().mean()
+    assert 0.005 < missing < 0.10
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_seeded_answers_have_realistic_reliability_and_team_differences(
+    seeded: dict, year: int
+) -> None:
+    instrument = surveys.load_default()
+    answers = _responses(seeded["db"], year)
+    for scale in instrument.scales:
+        items = answers[list(scale.item_keys)].astype(float).copy()
+        for item in scale.items:
+            if item.reverse:
+                items[item.key] = scale.response_scale.points + 1 - items[item.key]
+        alpha, _ = pingouin.cronbach_alpha(items.dropna())
+        assert 0.70 <= alpha <= 0.90, (scale.key, alpha)
+        # ICC(1) from a one-way ANOVA of respondent scale means on team (Bliese's formula).
+        frame = pd.DataFrame({"y": items.mean(axis=1), "g": answers["unit"]}).dropna()
+        groups = frame.groupby("g")["y"]
+        n_j = groups.size().to_numpy(dtype=float)
+        big_n, k = n_j.sum(), len(n_j)
+        ms_between = (n_j * (groups.mean().to_numpy() - frame["y"].mean()) ** 2).sum() / (k - 1)
+        ms_within = ((frame["y"] - groups.transform("mean")) ** 2).sum() / (big_n - k)
+        n_bar = (big_n - (n_j**2).sum() / big_n) / (k - 1)
+        icc1 = (ms_between - ms_within) / (ms_between + (n_bar - 1) * ms_within)
+        assert 0.04 <= icc1 <= 0.18, (scale.key, icc1)
+    assert np.isfinite(alpha)
