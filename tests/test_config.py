@@ -106,3 +106,8 @@ def test_db_upgrade_command_migrates_a_new_sqlite_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert db.exists()
+
+
+def test_readme_configuration_table_lists_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert config.env_table() in readme
