@@ -6,7 +6,8 @@
 one-factor-per-scale model with a unit effect; 8% missing answers (45% on the 7-point scale),
 a unit whose answers never vary, straight-liners (16 and 15 answered items), a near
 straight-liner with 14 answers (not flagged), respondents below the "more than half" rule and
-all-missing rows. ``score_input_b.csv``: 40 respondents in 7 units, too few for reliability.
+all-missing rows. ``score_input_b.csv``: 38 respondents in 6 units, too few for reliability,
+with one unit of 3 whose protection needs complementary suppression.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def dataset_a() -> list[dict]:
 
 
 def dataset_b() -> list[dict]:
-    return make([9, 8, 7, 6, 5, 3, 2], seed=7, missing=dict.fromkeys(SCALES, 0.1))
+    return make([9, 8, 7, 6, 5, 3], seed=7, missing=dict.fromkeys(SCALES, 0.1))
 
 
 def write(rows: list[dict], path: Path) -> None:
