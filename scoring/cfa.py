@@ -250,9 +250,11 @@ class _Problem:
             # dF/dΣ = Σ⁻¹ - Σ⁻¹ (S + d dᵀ) Σ⁻¹ ; dF/dμ = -2 Σ⁻¹ d
             g_sigma = si - si @ outer @ si
             idx, dsig, dmu = _derivatives(state, lay)
-            g_local = np.einsum("kij,ij->k", dsig, g_sigma)
+            q = idx.size
+            g_local = dsig.reshape(q, -1) @ g_sigma.ravel()
             a = si @ dsig  # batched Σ⁻¹ dΣ_k
-            h_local = np.einsum("kij,lji->kl", a, a)
+            # tr(A_k A_l) as one BLAS product of the flattened A_k and transposed A_l
+            h_local = a.reshape(q, -1) @ a.transpose(0, 2, 1).reshape(q, -1).T
             if dmu is not None and gmu is not None:
                 g_local += dmu @ gmu
                 h_local += 2.0 * dmu @ si @ dmu.T
