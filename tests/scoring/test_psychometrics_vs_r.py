@@ -124,3 +124,11 @@ def test_icc_reference_includes_respondents_without_a_score() -> None:
     # Guards the fixture: R's aov saw the NaN-free rows, so our NaN dropping is exercised.
     case = next(c for c in AGREEMENT["icc"] if c["name"] == "generated_teams_score")
     assert _csv(case["file"])[case["value"]].isna().sum() > 10
+
+
+def test_negatively_loading_item_is_reflected_for_omega_and_named() -> None:
+    case = next(c for c in RELIABILITY if c["name"] == "bfi_A_unreversed")
+    result = reliability(_scale(case))
+    assert result.omega_total == pytest.approx(case["omega_tot"], abs=TOL)
+    assert any("reflected" in w and "A1" in w for w in result.warnings)
+    assert result.item_total["A1"] < 0  # alpha itself is left as psych reports it

@@ -89,6 +89,9 @@ for (s in names(bfi_scales)) {
   rel[[length(rel) + 1]] <- reliability_case(paste0("bfi_", s), "bfi.csv", bfi_items,
                                              sc$items, sc$reverse, points = 6)
 }
+# A1 left unreversed: psych::omega reflects the negatively loading item before summing R
+rel[[length(rel) + 1]] <- reliability_case("bfi_A_unreversed", "bfi.csv", bfi_items,
+                                           paste0("A", 1:5), points = 6)
 # 3 items: the smallest scale with alpha-if-deleted and an identified one-factor omega
 rel[[length(rel) + 1]] <- reliability_case("bfi_N123", "bfi.csv", bfi_items,
                                            c("N1", "N2", "N3"), points = 6)
