@@ -1,0 +1,100 @@
+"""App-wide security headers and log redaction: no token, and no client address on survey routes.
+
+Survey links carry a token in their path (``/s/<token>``) and the survey pages must not tie a
+client address to a person answering. Every log line that passes through the loggers set up here
+(Werkzeug's request log, the application's logger, Flask-Limiter's and gunicorn's) is rewritten:
+whatever follows ``/s/`` that looks like a token is replaced, long token-shaped strings anywhere
+are replaced, and the address at the start of a request-log line for ``/s/`` or ``/privacy`` is
+dropped. ``gunicorn.conf.py`` installs the same filter on gunicorn's loggers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask, Response
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+#: A path segment after /s/ (a survey link's token, or anything in its place).
+_SURVEY_TOKEN = re.compile(r"/s/(?!(?:page/\d+|thanks)(?=[\s\"?#]|$))[^/\s\"?#]+")
+#: Anything shaped like a token: 32 or more URL-safe base64 characters in a row.
+_TOKEN_LIKE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-])")
+#: A request-log line for an anonymous route: "<addr> - - [date] "GET /s/… HTTP/1.1" 200 -".
+#: Static files count too: their fetch times follow the survey pages'.
+_ANONYMOUS_ROUTE = re.compile(r"\"(?:\x1b\[[0-9;]*m)*[A-Z]+ /(?:s/|s\b|privacy\b|static/)")
+_LEADING_ADDRESS = re.compile(r"^\S+ - - \[")
+
+REDACTED_TOKEN = "[token]"
+
+
+def redact(message: str) -> str:
+    """``message`` with tokens removed and, on an anonymous route's request line, no address."""
+    message = _SURVEY_TOKEN.sub("/s/" + REDACTED_TOKEN, message)
+    message = _TOKEN_LIKE.sub(REDACTED_TOKEN, message)
+    if _ANONYMOUS_ROUTE.search(message):
+        message = _LEADING_ADDRESS.sub("- - - [", message)
+    return message
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter applying :func:`redact` to the message and any traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: keep only its format string, redacted
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+#: Loggers that see request paths or client data.
+REDACTED_LOGGERS = ("werkzeug", "flask-limiter", "gunicorn.error", "gunicorn.access")
+
+
+def install_log_filters(*extra_loggers: logging.Logger) -> None:
+    """Put one RedactingFilter on every logger that can see a request (idempotent)."""
+    loggers = [logging.getLogger(name) for name in REDACTED_LOGGERS] + list(extra_loggers)
+    for logger in loggers:
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+
+
+def _add_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Send the security headers on every response and redact the request loggers."""
+    app.after_request(_add_headers)
+    install_log_filters(app.logger)

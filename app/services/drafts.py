@@ -1,0 +1,131 @@
+"""Encrypted drafts (save and come back): keys derived from the survey token, never stored.
+
+A draft is found by ``lookup = SHA-256(HKDF(token, "survey-draft-lookup"))``, which differs from the
+invitation's ``token_hash`` (SHA-256 of the token itself), so the drafts table cannot be joined to
+invitations without the token. Its content is sealed with AES-256-GCM under
+``HKDF(token, "survey-draft-key")``; the server forgets the token at the end of every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.models import Draft
+
+_NONCE_BYTES = 12
+_SALT = b"safety-culture-survey/drafts/v1"
+
+#: An item's draft value: an answer 1..points, or "na" for "Does not apply / Don't know".
+DraftValue = int | str
+
+
+@dataclass(frozen=True)
+class DraftState:
+    """Where a person stopped and what they answered so far (their own eyes only)."""
+
+    page: int = 1
+    answers: dict[str, DraftValue] = field(default_factory=dict)
+    background: dict[str, int] = field(default_factory=dict)
+    comment: str | None = None
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "page": self.page,
+                "answers": self.answers,
+                "background": self.background,
+                "comment": self.comment,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> DraftState:
+        data: dict[str, Any] = json.loads(raw.decode("utf-8"))
+        return cls(
+            page=int(data["page"]),
+            answers=dict(data["answers"]),
+            background={str(k): int(v) for k, v in data["background"].items()},
+            comment=data["comment"],
+        )
+
+
+def _hkdf(token: str, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=purpose.encode()).derive(
+        token.encode("utf-8")
+    )
+
+
+def draft_lookup(token: str) -> str:
+    """The draft's primary key: SHA-256 of a derivation of the token (not its token_hash)."""
+    return hashlib.sha256(_hkdf(token, "survey-draft-lookup")).hexdigest()
+
+
+def draft_key(token: str) -> bytes:
+    """The 256-bit AES-GCM key of a draft; computed per request, never stored."""
+    return _hkdf(token, "survey-draft-key")
+
+
+def seal(key: bytes, plaintext: bytes, associated: bytes) -> bytes:
+    """AES-GCM: a random 96-bit nonce followed by the ciphertext and its tag."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
+
+
+def unseal(key: bytes, sealed: bytes, associated: bytes) -> bytes:
+    """Open what :func:`seal` produced; raises ``cryptography.exceptions.InvalidTag`` if altered."""
+    nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+    return AESGCM(key).decrypt(nonce, body, associated)
+
+
+def dialect_insert(session: Session) -> Any:
+    """The ``insert`` construct of the session's dialect, which offers ON CONFLICT (upserts)."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"no upsert for the {name} dialect")
+
+
+def find_draft(session: Session, token: str) -> DraftState | None:
+    """The person's draft, decrypted, or None (none saved, or it cannot be opened)."""
+    lookup = draft_lookup(token)
+    sealed = session.scalar(select(Draft.ciphertext).where(Draft.lookup == lookup))
+    if sealed is None:
+        return None
+    try:
+        return DraftState.from_json(unseal(draft_key(token), sealed, lookup.encode()))
+    except (InvalidTag, ValueError, KeyError, TypeError):
+        return None
+
+
+def put_draft(session: Session, token: str, wave_id: int, state: DraftState) -> None:
+    """Insert or replace the draft (race-safe upsert; the caller commits)."""
+    lookup = draft_lookup(token)
+    sealed = seal(draft_key(token), state.to_json(), lookup.encode())
+    insert = dialect_insert(session)
+    statement = insert(Draft).values(lookup=lookup, wave_id=wave_id, ciphertext=sealed)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Draft.lookup], set_={"ciphertext": statement.excluded.ciphertext}
+        )
+    )
+
+
+def delete_draft(session: Session, token: str) -> None:
+    """Remove the draft if there is one (the caller commits)."""
+    session.execute(delete(Draft).where(Draft.lookup == draft_lookup(token)))

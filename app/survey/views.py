@@ -1,0 +1,279 @@
+"""Survey routes: arrive by link, answer section by section, submit once; the privacy page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge, TooManyRequests
+
+import surveys
+from app.db import get_session
+from app.services import responses
+from app.services.responses import (
+    AlreadySubmitted,
+    Answers,
+    InvalidAnswers,
+    InvalidToken,
+    WaveClosed,
+)
+from app.survey import forms
+from app.survey.text import LANGUAGE_NAMES, LANGUAGES, TEXT, format_date
+
+bp = Blueprint("survey", __name__, template_folder="templates")
+
+TOKEN_KEY = "survey_token"
+LANGUAGE_KEY = "lang"
+
+
+# --- language -------------------------------------------------------------------------------
+
+
+@bp.before_request
+def _choose_language() -> None:
+    """``?lang=`` switches the language and is remembered in the session."""
+    wanted = request.args.get("lang")
+    if wanted in LANGUAGES:
+        session[LANGUAGE_KEY] = wanted
+        g.lang = wanted
+
+
+def _language() -> str:
+    """The session's language, else the browser's preference (English by default)."""
+    if "lang" not in g:
+        language = session.get(LANGUAGE_KEY)
+        if language not in LANGUAGES:
+            language = request.accept_languages.best_match(LANGUAGES, default="en")
+        g.lang = language
+    chosen: str = g.lang
+    return chosen
+
+
+@bp.context_processor
+def _survey_words() -> dict[str, Any]:
+    language = _language()
+    other = "es" if language == "en" else "en"
+
+    def t(key: str, **values: object) -> str:
+        return TEXT[language][key].format(**values)
+
+    def switch_url() -> str:
+        args = dict(request.view_args or {})
+        endpoint = request.endpoint or "survey.resume"
+        if request.method != "GET" or endpoint == "survey.arrive":
+            endpoint, args = (
+                ("survey.privacy", {})
+                if endpoint == "survey.privacy"
+                else (
+                    "survey.resume",
+                    {},
+                )
+            )
+        try:
+            return url_for(endpoint, **args, lang=other)
+        except Exception:  # an endpoint that needs arguments it no longer has
+            return url_for("survey.resume", lang=other)
+
+    return {
+        "t": t,
+        "page_lang": language,
+        "other_lang": other,
+        "other_lang_name": LANGUAGE_NAMES[other],
+        "language_switch_url": switch_url,
+    }
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _token() -> str:
+    token = session.get(TOKEN_KEY)
+    if not isinstance(token, str):
+        raise _NoLink
+    return token
+
+
+class _NoLink(Exception):
+    """No survey link in this browser's session."""
+
+
+def _instrument_words(instrument: surveys.Instrument) -> dict[str, Any]:
+    language = _language()
+    return {
+        "title": instrument.title.get(language) or next(iter(instrument.title.values())),
+        "intro": (instrument.intro or {}).get(language),
+    }
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+
+@bp.get("/s/<token>")
+def arrive(token: str) -> ResponseReturnValue:
+    """Check the link, keep its token in the signed session, and leave the URL that holds it."""
+    responses.get_participation(get_session(), token)
+    session.clear()
+    session[TOKEN_KEY] = token
+    session[LANGUAGE_KEY] = _language()
+    return redirect(url_for("survey.resume"))
+
+
+@bp.get("/s/")
+def resume() -> ResponseReturnValue:
+    """The welcome page, or the page where a saved draft stopped."""
+    token = _token()
+    participation = responses.get_participation(get_session(), token)
+    draft = responses.find_progress(get_session(), token)
+    if draft is not None:
+        return redirect(url_for("survey.page", number=draft.page))
+    instrument = participation.instrument
+    return render_template(
+        "survey/welcome.html",
+        instrument=_instrument_words(instrument),
+        min_report_n=current_app.config["MIN_REPORT_N"],
+        comment_n=instrument.comment.min_report_n if instrument.comment else None,
+        total=len(instrument.scales),
+    )
+
+
+@bp.get("/s/page/<int:number>")
+def page(number: int) -> ResponseReturnValue:
+    """One section of the survey (or the last page), with any saved answers selected."""
+    token = _token()
+    participation = responses.get_participation(get_session(), token)
+    instrument = participation.instrument
+    if not 1 <= number <= len(instrument.scales) + 1:
+        abort(404)
+    draft = responses.find_progress(get_session(), token)
+    survey_page = forms.build_page(instrument, number, _language(), draft)
+    return _render_page(survey_page, instrument)
+
+
+@bp.post("/s/page/<int:number>")
+def save_page(number: int) -> ResponseReturnValue:
+    """Save a section and go on (or back); on the last page, send the answers."""
+    token = _token()
+    db = get_session()
+    participation = responses.get_participation(db, token)
+    instrument = participation.instrument
+    if not 1 <= number <= len(instrument.scales) + 1:
+        abort(404)
+    draft = responses.find_progress(db, token)
+    survey_page = forms.build_page(instrument, number, _language(), draft)
+    if not forms.parse_page(survey_page, request.form):
+        return _render_page(survey_page, instrument), 400
+    if survey_page.navigation == "submit":
+        merged = forms.merge_into_draft(survey_page, draft, number)
+        answers = Answers(
+            items={k: v for k, v in merged.answers.items() if isinstance(v, int)},
+            background=merged.background,
+            comment=merged.comment,
+        )
+        secret_key = current_app.config["SECRET_KEY"]
+        submitted = responses.submit_response(db, token, answers, secret_key=secret_key)
+        responses.close_pool_after_submit(db, submitted, secret_key=secret_key)
+        return redirect(url_for("survey.thanks"), 303)
+    next_page = number - 1 if survey_page.navigation == "back" else number + 1
+    next_page = max(1, next_page)
+    responses.save_progress(db, token, forms.merge_into_draft(survey_page, draft, next_page))
+    return redirect(url_for("survey.page", number=next_page), 303)
+
+
+@bp.get("/s/thanks")
+def thanks() -> ResponseReturnValue:
+    return render_template("survey/message.html", kind="thanks")
+
+
+@bp.get("/privacy")
+def privacy() -> ResponseReturnValue:
+    """What is stored and who sees what, from the running configuration."""
+    instrument = surveys.load_default()
+    config = current_app.config
+    return render_template(
+        "survey/privacy.html",
+        min_report_n=config["MIN_REPORT_N"],
+        pool_k=config["POOL_K"],
+        comment_n=instrument.comment.min_report_n if instrument.comment else None,
+        max_comment=instrument.comment.max_length if instrument.comment else None,
+    )
+
+
+def _render_page(survey_page: forms.SurveyPage, instrument: surveys.Instrument) -> str:
+    return render_template(
+        "survey/page.html",
+        page=survey_page,
+        instrument=_instrument_words(instrument),
+        scale_title=(
+            survey_page.scale.title.get(_language()) or next(iter(survey_page.scale.title.values()))
+            if survey_page.scale
+            else None
+        ),
+    )
+
+
+# --- outcomes that are not the happy path ------------------------------------------------------
+
+
+def _message(kind: str, status: int, **values: Any) -> ResponseReturnValue:
+    return render_template("survey/message.html", kind=kind, **values), status
+
+
+@bp.errorhandler(_NoLink)
+def _no_link(_error: _NoLink) -> ResponseReturnValue:
+    return _message("nolink", 404)
+
+
+@bp.errorhandler(InvalidToken)
+def _invalid_token(_error: InvalidToken) -> ResponseReturnValue:
+    return _message("notfound", 404)
+
+
+@bp.errorhandler(NotFound)
+def _not_found(_error: NotFound) -> ResponseReturnValue:
+    return _message("notfound", 404)
+
+
+@bp.errorhandler(AlreadySubmitted)
+def _already_submitted(_error: AlreadySubmitted) -> ResponseReturnValue:
+    return _message("done", 200)
+
+
+@bp.errorhandler(WaveClosed)
+def _wave_closed(error: WaveClosed) -> ResponseReturnValue:
+    from zoneinfo import ZoneInfo
+
+    local = error.closed_on.astimezone(ZoneInfo(error.timezone))
+    closed_on = format_date((local.day, local.month, local.year), _language())
+    return _message("closed", 410, closed_on=closed_on)
+
+
+@bp.errorhandler(InvalidAnswers)
+def _invalid_answers(_error: InvalidAnswers) -> ResponseReturnValue:
+    return _message("badrequest", 400)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
+    return _message("badrequest", 400)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
+    return _message("toolarge", 413)
+
+
+@bp.errorhandler(TooManyRequests)
+def _too_many(_error: TooManyRequests) -> ResponseReturnValue:
+    return _message("ratelimit", 429)
