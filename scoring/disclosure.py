@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import numpy.typing as npt
 
 #: No report, page or export may ever show a group smaller than this, whatever is configured.
 MIN_REPORT_N_FLOOR = 3
 
-#: Key of the implicit root above every node without a parent (the published overall total).
-_ROOT = object()
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
 
 
 def check_min_n(min_n: int) -> int:
@@ -61,9 +65,9 @@ def suppress(
        ``(0, min_n)``, the smallest frontier node is hidden (by total, then by name),
        preferring nodes whose hiding adds respondents to the remainder.
 
-    Suppression only ever grows, and hiding a node changes only the remainder of its
-    nearest shown ancestor, so visiting nodes children-first settles every constraint; the
-    pass is repeated until nothing changes as a safeguard.
+    Suppression only ever grows and hiding a node changes only the remainder of its nearest
+    shown ancestor; the check runs over the whole tree after every hidden node (deepest
+    offending node first) until nothing changes.
 
     Parameters
     ----------
@@ -91,77 +95,120 @@ def suppress(
     plus complementary suppression, e.g. Statistics Canada / AHRQ SOPS database practice);
     R has no single equivalent function (``sdcTable::protectTable`` solves a related problem).
     """
-    check_min_n(min_n)
-    parent: dict[object, object] = {}
-    for name, up in tree.items():
-        parent[name] = _ROOT if up is None else up
-    for name in counts:
-        parent.setdefault(name, _ROOT)
-    for above in list(parent.values()):
-        if above is not _ROOT:
-            parent.setdefault(above, _ROOT)
-    direct: dict[object, int] = dict.fromkeys(parent, 0)
-    direct[_ROOT] = 0
-    for name, n in counts.items():
-        if int(n) < 0:
-            raise ValueError(f"count for {name!r} is negative: {n}")
-        direct[name] = int(n)
-
-    children: dict[object, list[object]] = {node: [] for node in direct}
-    for child, above in parent.items():
-        children[above].append(child)
-    order = _children_first(children, len(direct))
-    total: dict[object, int] = {}
-    for node in order:
-        total[node] = direct[node] + sum(total[c] for c in children[node])
-
-    hidden: set[object] = {node for node in parent if total[node] < min_n}
-    changed = True
-    while changed:
-        changed = False
-        for node in order:
-            if node in hidden:
-                continue
-            while True:
-                frontier, remainder = _frontier(node, children, hidden, total)
-                if remainder == 0 or remainder >= min_n or not frontier:
-                    break
-                gains = {f: total[f] - _frontier(f, children, hidden, total)[1] for f in frontier}
-                pick = min(frontier, key=lambda f: (gains[f] == 0, total[f], str(f)))
-                hidden.add(pick)
-                changed = True
-    return {str(node) for node in hidden}
+    return UnitTree(tree, counts).suppress(counts, min_n)
 
 
-def _children_first(children: Mapping[object, list[object]], size: int) -> list[object]:
-    """Post-order of the tree under the implicit root; ``ValueError`` if some node is on a cycle."""
-    order: list[object] = []
-    stack: list[tuple[object, bool]] = [(_ROOT, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        stack.extend((c, False) for c in children[node])
-    if len(order) != size:
-        raise ValueError("the unit tree has a cycle")
-    return order
+class UnitTree:
+    """An organisation tree prepared once for many :func:`suppress` decisions.
 
+    Scoring a wave decides suppression once per scale and once per item over the same tree;
+    the structure (node order, depths, parents) is built here once and each decision is a few
+    vectorised passes over the levels of the tree.
 
-def _frontier(
-    node: object,
-    children: Mapping[object, list[object]],
-    hidden: set[object],
-    total: Mapping[object, int],
-) -> tuple[list[object], int]:
-    """Shown nodes first reached below ``node``, and what ``node`` holds beyond them."""
-    frontier: list[object] = []
-    pending: list[object] = list(children[node])
-    while pending:
-        c = pending.pop()
-        if c in hidden:
-            pending.extend(children[c])
-        else:
-            frontier.append(c)
-    return frontier, total[node] - sum(total[f] for f in frontier)
+    Parameters
+    ----------
+    tree : Mapping[str, str | None]
+        Node → parent (``None``: top-level). Parents that are not keys become top-level nodes.
+    nodes : Iterable[str]
+        Further nodes (e.g. units in the data); those not in ``tree`` are top-level.
+    """
+
+    def __init__(self, tree: Mapping[str, str | None], nodes: Iterable[str] = ()) -> None:
+        parent_of: dict[str, str | None] = dict(tree)
+        for node in nodes:
+            parent_of.setdefault(node, None)
+        for above in list(parent_of.values()):
+            if above is not None:
+                parent_of.setdefault(above, None)
+        self.names: list[str] = list(parent_of)
+        index = {name: i for i, name in enumerate(self.names)}
+        self.index: Mapping[str, int] = index
+        size = len(self.names)
+        root = size  # the implicit root: the published overall figure
+        parent = np.array(
+            [root if up is None else index[up] for up in parent_of.values()] + [-1],
+            dtype=np.intp,
+        )
+        children: list[list[int]] = [[] for _ in range(size + 1)]
+        for i in range(size):
+            children[parent[i]].append(i)
+        depth = np.full(size + 1, -1, dtype=np.intp)
+        depth[root] = 0
+        level = [root]
+        levels: list[IntArray] = []
+        while level:
+            nxt = [c for p in level for c in children[p]]
+            if nxt:
+                depth[nxt] = len(levels) + 1
+                levels.append(np.array(nxt, dtype=np.intp))
+            level = nxt
+        if (depth < 0).any():
+            raise ValueError("the unit tree has a cycle")
+        self._root = root
+        self._parent = parent
+        self._children = children
+        self._depth = depth
+        self._levels = levels[::-1]  # deepest first
+        rank = np.argsort(np.argsort(np.array(self.names, dtype=object)))
+        self._name_rank = np.append(rank, size)  # the root sorts last
+
+    def suppress(self, counts: Mapping[str, int], min_n: int) -> set[str]:
+        """Nodes to hide given direct respondent counts (see :func:`suppress`)."""
+        direct = np.zeros(len(self.names), dtype=np.int64)
+        for name, n in counts.items():
+            direct[self.index[name]] = n
+        hidden = self.hidden(direct, min_n)
+        return {self.names[i] for i in np.flatnonzero(hidden)}
+
+    def hidden(self, direct: npt.ArrayLike, min_n: int) -> BoolArray:
+        """Boolean mask over :attr:`names`: which nodes to hide, given direct counts per node."""
+        check_min_n(min_n)
+        own = np.asarray(direct, dtype=np.int64)
+        if own.shape != (len(self.names),):
+            raise ValueError(f"expected {len(self.names)} counts, got shape {own.shape}")
+        if (own < 0).any():
+            name = self.names[int(np.argmax(own < 0))]
+            raise ValueError(f"count for {name!r} is negative: {own[own < 0][0]}")
+        total = np.append(own, 0).astype(np.float64)
+        for level in self._levels:
+            total += np.bincount(self._parent[level], weights=total[level], minlength=total.size)
+        hidden = total < min_n
+        hidden[self._root] = False
+        while True:
+            remainder = total - self._covered(total, hidden)
+            offending = np.flatnonzero(~hidden & (remainder > 0) & (remainder < min_n)).tolist()
+            frontiers = [(b, self._frontier(b, hidden)) for b in offending]
+            frontiers = [(b, f) for b, f in frontiers if f]
+            if not frontiers:
+                break
+            # One node at a time, the deepest offender first (ties: by name), then look again.
+            _, frontier = max(
+                frontiers, key=lambda bf: (int(self._depth[bf[0]]), -int(self._name_rank[bf[0]]))
+            )
+            pick = min(
+                frontier,
+                key=lambda f: (remainder[f] == 0, total[f], self._name_rank[f]),
+            )
+            hidden[pick] = True
+        out: BoolArray = hidden[: len(self.names)]
+        return out
+
+    def _covered(self, total: FloatArray, hidden: BoolArray) -> FloatArray:
+        """Per node: the respondents of the shown nodes first reached below it."""
+        covered = np.zeros_like(total)
+        for level in self._levels:
+            cover = np.where(hidden[level], covered[level], total[level])
+            covered += np.bincount(self._parent[level], weights=cover, minlength=total.size)
+        return covered
+
+    def _frontier(self, node: int, hidden: BoolArray) -> list[int]:
+        """Shown nodes first reached below ``node``, looking through hidden nodes."""
+        frontier: list[int] = []
+        pending = list(self._children[node])
+        while pending:
+            c = pending.pop()
+            if hidden[c]:
+                pending.extend(self._children[c])
+            else:
+                frontier.append(c)
+        return frontier

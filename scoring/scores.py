@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +59,49 @@ class Percentages:
     negative: float | None
 
 
+_T = TypeVar("_T")
+
+
+class UnitResults(Mapping[str, _T]):
+    """Read-only unit → result mapping, in unit-name order.
+
+    A national wave has thousands of units per scale and per item, so the figures are kept as
+    JSON-ready columns and each typed result is built when it is looked up.
+    """
+
+    __slots__ = ("_build", "_columns", "_index", "_names")
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        index: Mapping[str, int],
+        columns: Mapping[str, list[Any]],
+        build: Callable[[str, Mapping[str, Any]], _T],
+    ) -> None:
+        self._names = names
+        self._index = index
+        self._columns = columns
+        self._build = build
+
+    def __getitem__(self, name: str) -> _T:
+        i = self._index[name]
+        return self._build(name, {k: col[i] for k, col in self._columns.items()})
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def as_dicts(self) -> dict[str, dict[str, Any]]:
+        """Unit → plain dict of its JSON fields (null where suppressed or undefined)."""
+        keys = list(self._columns)
+        return {
+            name: dict(zip(keys, row, strict=True))
+            for name, *row in zip(self._names, *self._columns.values(), strict=True)
+        }
+
+
 @dataclass(frozen=True)
 class UnitScaleResult:
     """One unit on one scale; every statistic is ``None`` when ``suppressed``."""
@@ -102,7 +145,7 @@ class ScaleResult:
     icc1: float | None
     icc2: float | None
     benchmark: Benchmark | None
-    units: Mapping[str, UnitScaleResult]
+    units: UnitResults[UnitScaleResult]
     hidden: frozenset[str]
 
 
@@ -125,7 +168,7 @@ class ItemResult:
     reverse: bool
     n: int
     pct: Percentages
-    units: Mapping[str, UnitItemResult]
+    units: UnitResults[UnitItemResult]
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,18 +228,7 @@ def _scale_dict(s: ScaleResult) -> dict[str, Any]:
         "benchmark": None
         if s.benchmark is None
         else {f"p{q}": getattr(s.benchmark, f"p{q}") for q in _BENCHMARK_LEVELS},
-        "units": {
-            name: {
-                "n": u.n,
-                "suppressed": u.suppressed,
-                "mean": u.mean,
-                "ci": None if u.ci is None else list(u.ci),
-                **_pct_dict(u.pct),
-                "rwg_j": u.rwg_j,
-                "percentile": u.percentile,
-            }
-            for name, u in s.units.items()
-        },
+        "units": s.units.as_dicts(),
     }
 
 
@@ -204,10 +236,7 @@ def _item_dict(i: ItemResult) -> dict[str, Any]:
     return {
         "n": i.n,
         **_pct_dict(i.pct),
-        "units": {
-            name: {"n": u.n, "suppressed": u.suppressed, **_pct_dict(u.pct)}
-            for name, u in i.units.items()
-        },
+        "units": i.units.as_dicts(),
     }
 
 
@@ -311,13 +340,17 @@ def score(
     rows = np.flatnonzero(counted)
     y = y[rows]
     sc = raw_scores[rows]
-    names, codes_all = np.unique(units_raw, return_inverse=True)
+    codes_all, names = pd.factorize(units_raw, sort=True)
     unit_names = [str(u) for u in names]
+    blank = [i for i, u in enumerate(unit_names) if not u.strip()]
+    if blank:
+        row = int(np.argmax(codes_all == blank[0]))
+        raise ResponseError("the unit is empty", row=row, column=unit)
     codes: IntArray = codes_all[rows].astype(np.intp)
     n_units = len(unit_names)
     unit_labels = units_raw[rows]
 
-    tree_map = _tree_with_units(tree, unit_names, warnings)
+    units = _Units(unit_names, tree, warnings)
 
     scales: dict[str, ScaleResult] = {}
     items: dict[str, ItemResult] = {}
@@ -325,27 +358,10 @@ def score(
         cols = [column_of[k] for k in scale.item_keys]
         item_stats = [_item_counts(y[:, j], codes, n_units, scale) for j in cols]
         for key, j, counts in zip(scale.item_keys, cols, item_stats, strict=True):
-            items[key] = _item_result(
-                key,
-                scale,
-                instrument.items[j].reverse,
-                counts,
-                unit_names,
-                tree_map,
-                min_n,
-                warnings,
-            )
+            reverse = instrument.items[j].reverse
+            items[key] = _item_result(key, scale, reverse, counts, units, min_n, warnings)
         scales[scale.key] = _scale_result(
-            scale,
-            sc[:, s],
-            y[:, cols],
-            codes,
-            unit_labels,
-            unit_names,
-            item_stats,
-            tree_map,
-            min_n,
-            warnings,
+            scale, sc[:, s], y[:, cols], codes, unit_labels, units, item_stats, min_n, warnings
         )
     items = {key: items[key] for key in item_keys}
 
@@ -383,9 +399,6 @@ def _validated_matrix(
     if absent.any():
         raise ResponseError("the unit is missing", row=int(np.argmax(absent)), column=unit)
     unit_values = labels.astype(str).to_numpy(dtype=object)
-    blank = np.array([not v.strip() for v in unit_values], dtype=bool)
-    if blank.any():
-        raise ResponseError("the unit is empty", row=int(np.argmax(blank)), column=unit)
 
     x = np.empty((len(responses), len(instrument.item_keys)), dtype=np.float64)
     for j, item in enumerate(instrument.items):
@@ -482,8 +495,7 @@ def _item_result(
     scale: Scale,
     reverse: bool,
     counts: _Counts,
-    unit_names: Sequence[str],
-    tree: Mapping[str, str | None],
+    units: _Units,
     min_n: int,
     warnings: list[str],
 ) -> ItemResult:
@@ -497,18 +509,65 @@ def _item_result(
     elif disclosure.is_too_small(n_total, min_n):
         pct = _NO_PCT
         warnings.append(f"item {key}: only {n_total} answers (< {min_n}); percentages hidden")
-    hidden = disclosure.suppress(tree, dict(zip(unit_names, counts.n.tolist(), strict=True)), min_n)
+    hidden, _ = units.hide(counts.n, min_n)
     shares = _shares(counts.n, counts.positive, counts.negative)
-    units = {}
-    for u, name in enumerate(unit_names):
-        gone = name in hidden
-        units[name] = UnitItemResult(
-            unit=name,
-            n=int(counts.n[u]),
-            suppressed=gone,
-            pct=_NO_PCT if gone else _pct(shares[u]),
-        )
-    return ItemResult(key, scale.key, reverse, n_total, pct, units)
+    columns = {
+        "n": counts.n.tolist(),
+        "suppressed": hidden.tolist(),
+        "pct_positive": _column(shares[:, 0], hidden),
+        "pct_neutral": _column(shares[:, 1], hidden),
+        "pct_negative": _column(shares[:, 2], hidden),
+    }
+    table = UnitResults(units.names, units.index, columns, _unit_item)
+    return ItemResult(key, scale.key, reverse, n_total, pct, table)
+
+
+def _unit_item(name: str, row: Mapping[str, Any]) -> UnitItemResult:
+    pct = Percentages(row["pct_positive"], row["pct_neutral"], row["pct_negative"])
+    return UnitItemResult(name, row["n"], row["suppressed"], pct)
+
+
+def _unit_scale(name: str, row: Mapping[str, Any]) -> UnitScaleResult:
+    pct = Percentages(row["pct_positive"], row["pct_neutral"], row["pct_negative"])
+    ci = None if row["ci"] is None else (row["ci"][0], row["ci"][1])
+    return UnitScaleResult(
+        name, row["n"], row["suppressed"], row["mean"], ci, pct, row["rwg_j"], row["percentile"]
+    )
+
+
+def _column(values: FloatArray, hidden: BoolArray) -> list[float | None]:
+    """JSON-ready list: None where hidden or not finite."""
+    out = values.astype(object)
+    out[hidden | ~np.isfinite(values)] = None
+    return list(out.tolist())
+
+
+class _Units:
+    """The units of a wave (sorted names) and the tree every disclosure decision runs over."""
+
+    def __init__(
+        self, names: list[str], tree: Mapping[str, str | None] | None, warnings: list[str]
+    ) -> None:
+        self.names = names
+        self.index = {name: i for i, name in enumerate(names)}
+        if tree is not None:
+            known = set(tree) | {p for p in tree.values() if p is not None}
+            strays = [u for u in names if u not in known]
+            if strays:
+                warnings.append(
+                    f"{len(strays)} unit(s) not in the unit tree are treated as top-level: "
+                    + ", ".join(strays[:10])
+                )
+        self.tree = disclosure.UnitTree(tree or {}, names)
+        self.position = np.array([self.tree.index[n] for n in names], dtype=np.intp)
+
+    def hide(self, n: IntArray, min_n: int) -> tuple[BoolArray, frozenset[str]]:
+        """Suppression mask over the units, and every hidden node of the tree."""
+        direct = np.zeros(len(self.tree.names), dtype=np.int64)
+        direct[self.position] = n
+        mask = self.tree.hidden(direct, min_n)
+        every = frozenset(self.tree.names[i] for i in np.flatnonzero(mask))
+        return mask[self.position], every
 
 
 def _scale_result(
@@ -517,14 +576,13 @@ def _scale_result(
     y: FloatArray,
     codes: IntArray,
     unit_labels: np.ndarray[Any, np.dtype[np.object_]],
-    unit_names: Sequence[str],
+    units: _Units,
     item_stats: Sequence[_Counts],
-    tree: Mapping[str, str | None],
     min_n: int,
     warnings: list[str],
 ) -> ScaleResult:
     key = scale.key
-    n_units = len(unit_names)
+    n_units = len(units.names)
     has = ~np.isnan(scores)
     n_total = int(has.sum())
     values = scores[has]
@@ -566,8 +624,8 @@ def _scale_result(
         warnings.append(f"scale {key}: ICC undefined (needs 2+ units and within-unit variation)")
 
     n_unit = np.bincount(g, minlength=n_units)
-    hidden = disclosure.suppress(tree, dict(zip(unit_names, n_unit.tolist(), strict=True)), min_n)
-    shown = np.array([name not in hidden for name in unit_names], dtype=bool)
+    hidden_mask, hidden = units.hide(n_unit, min_n)
+    shown = ~hidden_mask
 
     with np.errstate(invalid="ignore", divide="ignore"):
         unit_mean = np.bincount(g, weights=values, minlength=n_units) / n_unit
@@ -575,8 +633,10 @@ def _scale_result(
         unit_var = np.bincount(g, weights=dev * dev, minlength=n_units) / (n_unit - 1)
         half = _t975(n_unit - 1) * np.sqrt(unit_var / n_unit)
 
-    rwg = _unit_rwg(y, unit_labels, shown[codes], shown, unit_names, scale)
-    undefined_rwg = [n for n, ok, r in zip(unit_names, shown, rwg, strict=True) if ok and r is None]
+    rwg = _unit_rwg(y, codes, shown, scale)
+    undefined_rwg = [
+        n for n, ok, r in zip(units.names, shown, rwg, strict=True) if ok and r is None
+    ]
     if undefined_rwg:
         warnings.append(
             f"scale {key}: rwg_j undefined for {len(undefined_rwg)} shown unit(s) with fewer "
@@ -584,8 +644,8 @@ def _scale_result(
         )
 
     shown_pct = unit_pct[shown, 0]
-    ranks = _mid_ranks(shown_pct)
-    rank_of = dict(zip(np.flatnonzero(shown).tolist(), ranks.tolist(), strict=True))
+    percentile = np.full(n_units, np.nan)
+    percentile[shown] = _mid_ranks(shown_pct)
     benchmark = None
     if shown_pct.size:
         q = np.percentile(shown_pct, _BENCHMARK_LEVELS, method="linear")
@@ -593,25 +653,19 @@ def _scale_result(
     else:
         warnings.append(f"scale {key}: no unit can be shown; benchmark is null")
 
-    units = {}
-    for u, name in enumerate(unit_names):
-        if not shown[u]:
-            units[name] = UnitScaleResult(
-                name, int(n_unit[u]), True, None, None, _NO_PCT, None, None
-            )
-            continue
-        m = float(unit_mean[u])
-        h = float(half[u])
-        units[name] = UnitScaleResult(
-            unit=name,
-            n=int(n_unit[u]),
-            suppressed=False,
-            mean=m,
-            ci=(m - h, m + h),
-            pct=_pct(unit_pct[u]),
-            rwg_j=rwg[u],
-            percentile=rank_of[u],
-        )
+    lo = _column(unit_mean - half, hidden_mask)
+    hi = _column(unit_mean + half, hidden_mask)
+    columns = {
+        "n": n_unit.tolist(),
+        "suppressed": hidden_mask.tolist(),
+        "mean": _column(unit_mean, hidden_mask),
+        "ci": [None if a is None or b is None else [a, b] for a, b in zip(lo, hi, strict=True)],
+        "pct_positive": _column(unit_pct[:, 0], hidden_mask),
+        "pct_neutral": _column(unit_pct[:, 1], hidden_mask),
+        "pct_negative": _column(unit_pct[:, 2], hidden_mask),
+        "rwg_j": rwg,
+        "percentile": _column(percentile, hidden_mask),
+    }
     return ScaleResult(
         key=key,
         higher_is_better=scale.higher_is_better,
@@ -623,8 +677,8 @@ def _scale_result(
         icc1=icc1,
         icc2=icc2,
         benchmark=benchmark,
-        units=units,
-        hidden=frozenset(hidden),
+        units=UnitResults(units.names, units.index, columns, _unit_scale),
+        hidden=hidden,
     )
 
 
@@ -649,24 +703,21 @@ def _t975(df: np.ndarray[Any, Any]) -> FloatArray:
     return out
 
 
-def _unit_rwg(
-    y: FloatArray,
-    unit_labels: np.ndarray[Any, np.dtype[np.object_]],
-    mask: BoolArray,
-    shown: BoolArray,
-    unit_names: Sequence[str],
-    scale: Scale,
-) -> list[float | None]:
-    """rwg(j) per unit (None where hidden or undefined); only shown units' rows are passed."""
-    if not shown.any():
-        return [None] * len(unit_names)
-    series = rwg_j(
-        pd.DataFrame(y[mask], columns=list(scale.item_keys)),
-        unit_labels[mask],
-        points=scale.response_scale.points,
-    )
-    values = series.to_dict()
-    return [_finite(values.get(n)) if ok else None for n, ok in zip(unit_names, shown, strict=True)]
+def _unit_rwg(y: FloatArray, codes: IntArray, shown: BoolArray, scale: Scale) -> list[float | None]:
+    """rwg(j) per unit (None where hidden or undefined); only shown units' rows are passed.
+
+    Integer unit codes are passed as the groups: hashing strings is the costly part nationally.
+    """
+    out = np.full(shown.size, np.nan)
+    if shown.any():
+        mask = shown[codes]
+        series = rwg_j(
+            pd.DataFrame(y[mask], columns=list(scale.item_keys)),
+            codes[mask],
+            points=scale.response_scale.points,
+        )
+        out[series.index.to_numpy(dtype=np.intp)] = series.to_numpy(dtype=np.float64)
+    return _column(out, ~shown)
 
 
 def _mid_ranks(values: FloatArray) -> FloatArray:
@@ -678,23 +729,4 @@ def _mid_ranks(values: FloatArray) -> FloatArray:
     below = np.searchsorted(ordered, r, side="left")
     ties = np.searchsorted(ordered, r, side="right") - below
     out: FloatArray = 100.0 * (below + ties / 2.0) / r.size
-    return out
-
-
-def _tree_with_units(
-    tree: Mapping[str, str | None] | None, unit_names: Sequence[str], warnings: list[str]
-) -> dict[str, str | None]:
-    """The unit tree to suppress over: the given one (units it lacks become top-level)."""
-    if tree is None:
-        return dict.fromkeys(unit_names)
-    out = dict(tree)
-    known = set(out) | {p for p in out.values() if p is not None}
-    strays = [u for u in unit_names if u not in known]
-    if strays:
-        warnings.append(
-            f"{len(strays)} unit(s) not in the unit tree are treated as top-level: "
-            + ", ".join(strays[:10])
-        )
-    for u in strays:
-        out[u] = None
     return out
