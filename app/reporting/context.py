@@ -1,0 +1,225 @@
+"""Plain data a report is rendered from: frozen dataclasses of numbers and strings.
+
+Everything here is decided before rendering, by the data layer (database + ``scoring``):
+suppression, flags (a change counts as meaningful, low agreement, unreliable ICC(2)),
+strengths and opportunities, which comments appear. The rendering layer only formats.
+
+Conventions:
+
+* every percentage, percentile and response rate is on a 0–100 scale and arrives unrounded;
+* ``None`` means "not shown" (suppressed, not computed, or not published);
+* text fields (titles, item wording, labels, comments, reasons) are already in the report's
+  language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+ReportKind = Literal["team", "unit"]
+PageSize = Literal["A4", "Letter"]
+ReliabilityStatus = Literal["published", "unstable", "not_shown"]
+AlphaFlag = Literal["red", "amber"]
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One item for one unit: the negative / neutral / positive split of its answers.
+
+    ``pct_*`` are shares of non-missing answers after reversing (so for a ``reverse`` item,
+    disagreeing counts as positive). ``jurisdiction_pct_positive`` and
+    ``national_pct_positive`` are the comparison groups' % positive on the same item.
+    """
+
+    key: str
+    scale_key: str
+    text: str
+    n: int
+    pct_negative: float
+    pct_neutral: float
+    pct_positive: float
+    reverse: bool = False
+    jurisdiction_pct_positive: float | None = None
+    national_pct_positive: float | None = None
+
+
+@dataclass(frozen=True)
+class TrendCell:
+    """Change from the previous wave on one scale.
+
+    ``delta_points`` is this year's % positive minus last year's, in percentage points.
+    ``meaningful`` says the data layer flagged |Δ| as large enough to mention (≥ 5 points).
+    ``welch_agrees`` says whether Welch's t test on respondent scores agrees with that flag
+    (``None``: no test was possible); ``p_value`` is that test's two-sided p.
+    """
+
+    previous_year: int
+    delta_points: float
+    meaningful: bool
+    welch_agrees: bool | None = None
+    p_value: float | None = None
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Spread of teams' scale % positive in a comparison group, every team weighted equally."""
+
+    p10: float
+    p25: float
+    p50: float
+    p75: float
+    p90: float
+    n_teams: int
+    n_jurisdictions: int
+
+
+@dataclass(frozen=True)
+class ScaleSummary:
+    """One scale for the report's unit.
+
+    ``label`` names what the headline percentage counts ("% positive", or for a scale where
+    agreeing is bad, e.g. "% reporting exhaustion"); ``higher_is_better`` drives colours,
+    arrows and wording. The ``pct_*`` values are the average of the scale's item
+    percentages (the "average across items" convention). ``mean`` is the mean 0–100
+    respondent score with its 95% interval ``ci``. Percentiles are the share of teams in the
+    comparison group this unit does better than, already turned around by the data layer for
+    lower-is-better scales (so a higher percentile always means a better result).
+    All statistics are ``None`` when the scale is suppressed for this unit.
+    """
+
+    key: str
+    title: str
+    higher_is_better: bool
+    label: str
+    n: int
+    pct_positive: float | None
+    pct_neutral: float | None
+    pct_negative: float | None
+    mean: float | None = None
+    ci: tuple[float, float] | None = None
+    trend: TrendCell | None = None
+    percentile_jurisdiction: float | None = None
+    percentile_national: float | None = None
+    rwg_j: float | None = None
+    low_agreement: bool = False
+    items: tuple[ItemRow, ...] = ()
+    jurisdiction_benchmark: Benchmark | None = None
+    national_benchmark: Benchmark | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.pct_positive is None
+
+
+@dataclass(frozen=True)
+class HeatmapCell:
+    """One child unit on one scale; ``pct_positive`` is ``None`` when that cell is not shown."""
+
+    scale_key: str
+    pct_positive: float | None
+
+
+@dataclass(frozen=True)
+class HeatmapRow:
+    """One child unit of the report's unit.
+
+    A suppressed child has ``included_in`` set to the name of the unit its answers count
+    towards, and no cells: the report prints "included in <parent>" and no numbers.
+    """
+
+    unit_name: str
+    cells: tuple[HeatmapCell, ...] = ()
+    included_in: str | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.included_in is not None
+
+
+@dataclass(frozen=True)
+class ResponseRateRow:
+    """Response rate of one child unit; a suppressed child has ``included_in`` and no numbers."""
+
+    unit_name: str
+    responses: int | None = None
+    invited: int | None = None
+    response_rate: float | None = None
+    included_in: str | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.included_in is not None
+
+
+@dataclass(frozen=True)
+class PsychometricRow:
+    """Reliability and between-team differences of one scale in the jurisdiction.
+
+    ``status``: "published" (≥ 100 complete cases), "unstable" (30–99), "not_shown" (< 30,
+    alpha and omega ``None``). ``alpha_flag``: "red" (α < .60) or "amber" (.60–.69).
+    ``icc2_low`` is set when ICC(2) is too low for differences between teams to be detected.
+    """
+
+    scale_key: str
+    title: str
+    n_complete: int
+    status: ReliabilityStatus
+    alpha: float | None = None
+    omega: float | None = None
+    alpha_flag: AlphaFlag | None = None
+    icc1: float | None = None
+    icc2: float | None = None
+    icc2_low: bool = False
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Everything one team or unit report shows.
+
+    ``kind`` "team" renders the team report; "unit" (office, region, agency) adds the
+    heatmap of ``children``, their response rates and the jurisdiction's psychometrics.
+    ``parent_path`` lists the units above, nearest first. ``strengths`` and
+    ``opportunities`` are already chosen and ordered (for lower-is-better scales the data
+    layer has treated a low % as the strength). ``comments`` are already masked and shuffled
+    and present only where the group is large enough. ``*_benchmark_note`` explains why a
+    comparison group's benchmarks are absent (e.g. "Not published: fewer than 5
+    jurisdictions contribute"); when set, the numbers of that group are ``None`` throughout.
+    """
+
+    kind: ReportKind
+    title: str
+    unit_name: str
+    unit_kind: str
+    parent_path: tuple[str, ...]
+    jurisdiction_name: str
+    wave_year: int
+    responses: int
+    invited: int
+    response_rate: float
+    min_report_n: int
+    generated_on: date
+    scales: tuple[ScaleSummary, ...]
+    language: str = "en"
+    page_size: PageSize = "A4"
+    previous_year: int | None = None
+    excluded_straightlining: int = 0
+    strengths: tuple[ItemRow, ...] = ()
+    opportunities: tuple[ItemRow, ...] = ()
+    jurisdiction_benchmark_note: str | None = None
+    national_benchmark_note: str | None = None
+    children: tuple[HeatmapRow, ...] = ()
+    response_rates: tuple[ResponseRateRow, ...] = ()
+    psychometrics: tuple[PsychometricRow, ...] = ()
+    comments: tuple[str, ...] = ()
+    comment_question: str | None = None
+    scoring_version: str = ""
+    author: str = field(default="")
+
+    def scale(self, key: str) -> ScaleSummary:
+        """The summary of scale ``key`` (KeyError if the report has none)."""
+        for summary in self.scales:
+            if summary.key == key:
+                return summary
+        raise KeyError(key)

@@ -1,0 +1,202 @@
+"""Rendering a :class:`ReportContext` to HTML and to a tagged PDF (Jinja → WeasyPrint).
+
+Locked down: the only resources a report may load are the package's own assets, through
+:class:`AssetFetcher`; any other URL (file://, http(s)://, data:) stops the rendering.
+Anything that goes wrong while rendering raises :class:`ReportRenderError`, so a batch job
+can record the reason and go on with the next report.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from weasyprint import HTML
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from app.reporting import charts, strings
+from app.reporting import format as fmt
+from app.reporting.context import ReportContext
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+ASSETS_DIR = PACKAGE_DIR / "assets"
+#: The URL scheme of the package's assets in templates: ``report-asset:report.css``.
+ASSET_SCHEME = "report-asset:"
+#: The font family every report is set in; anything else in the PDF is a font fallback.
+FONT_FAMILIES = frozenset({"DejaVu Sans", "DejaVu Sans Condensed"})
+_ASSET_TYPES = {".css": "text/css", ".svg": "image/svg+xml", ".ttf": "font/ttf"}
+
+
+class ReportRenderError(Exception):
+    """A report could not be rendered; the message says why (template, asset or font)."""
+
+
+class DisallowedURLError(ValueError):
+    """A report tried to load something other than one of the package's assets."""
+
+
+class AssetFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type hints
+    """Serves ``report-asset:<name>`` from the package's assets folder and refuses every other URL.
+
+    Built with ``fail_on_errors=True``: a refused URL stops the rendering instead of being
+    skipped with a log line.
+    """
+
+    def __init__(self, assets_dir: Path = ASSETS_DIR) -> None:
+        super().__init__(fail_on_errors=True, allow_redirects=False, allowed_protocols=())
+        self._assets_dir = assets_dir.resolve()
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        if not url.startswith(ASSET_SCHEME):
+            raise DisallowedURLError(f"reports may only load their own assets, not {url[:80]!r}")
+        name = url.removeprefix(ASSET_SCHEME)
+        path = (self._assets_dir / name).resolve()
+        if path.parent != self._assets_dir or not path.is_file():
+            raise DisallowedURLError(f"no such report asset: {name[:80]!r}")
+        content_type = _ASSET_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+        return URLFetcherResponse(
+            url, path.read_bytes(), {"Content-Type": content_type or "application/octet-stream"}
+        )
+
+
+class _ErrorCollector(logging.Handler):
+    """Collects WeasyPrint's error log lines (missing alt text or language, bad assets)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def asset_url(name: str) -> str:
+    """The URL of one of the package's assets, for templates."""
+    return f"{ASSET_SCHEME}{name}"
+
+
+class ReportRenderer:
+    """Templates + WeasyPrint settings; one per process is enough (it holds no report data)."""
+
+    def __init__(self, templates_dir: Path = TEMPLATES_DIR, assets_dir: Path = ASSETS_DIR) -> None:
+        self.environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates_dir),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.environment.filters.update(
+            pct=fmt.pct,
+            delta=fmt.delta,
+            score=fmt.score,
+            interval=fmt.interval,
+            coefficient=fmt.coefficient,
+            p_value=fmt.p_value,
+            percentile=fmt.percentile,
+            count=fmt.count,
+            long_date=fmt.long_date,
+        )
+        self.environment.globals.update(charts=charts, asset_url=asset_url, MISSING=fmt.MISSING)
+        self.assets_dir = assets_dir
+
+    def render_html(self, ctx: ReportContext) -> str:
+        """The report as an HTML document (what WeasyPrint lays out)."""
+        try:
+            t = strings.strings_for(ctx.language)
+        except KeyError:
+            raise ReportRenderError(f"no report wording in language {ctx.language!r}") from None
+        try:
+            template = self.environment.get_template(f"{ctx.kind}.html")
+            return template.render(ctx=ctx, t=t, **_helpers(ctx, t))
+        except jinja2.TemplateError as error:
+            where = getattr(error, "filename", None) or getattr(error, "name", None) or "template"
+            raise ReportRenderError(f"{where}: {error.message or error!r}") from error
+
+    def render_pdf(self, ctx: ReportContext) -> bytes:
+        """The report as a tagged PDF (PDF/UA-1) with language, title and author set."""
+        html = self.render_html(ctx)
+        collector = _ErrorCollector()
+        logger = logging.getLogger("weasyprint")
+        logger.addHandler(collector)
+        try:
+            document = HTML(string=html, url_fetcher=AssetFetcher(self.assets_dir)).render(
+                pdf_variant="pdf/ua-1"
+            )
+            pdf = document.write_pdf(pdf_variant="pdf/ua-1")
+        except FatalURLFetchingError as error:
+            raise ReportRenderError(f"{error}: {error.__cause__}") from error
+        except (OSError, ValueError) as error:
+            raise ReportRenderError(f"WeasyPrint failed: {error}") from error
+        finally:
+            logger.removeHandler(collector)
+        if collector.messages:
+            raise ReportRenderError("; ".join(collector.messages))
+        fallback = {font.family for font in document.fonts.values()} - FONT_FAMILIES
+        if fallback:
+            raise ReportRenderError(
+                f"font {sorted(FONT_FAMILIES)[0]!r} is not installed: text fell back to "
+                f"{', '.join(sorted(fallback))} (install fonts-dejavu-core)"
+            )
+        assert isinstance(pdf, bytes)
+        return pdf
+
+
+def _helpers(ctx: ReportContext, t: strings.Strings) -> dict[str, Any]:
+    """Functions templates call to pick wording and chart text; they only format."""
+
+    def say(key: str, **values: object) -> str:
+        text = t[key]
+        if not isinstance(text, str):
+            raise jinja2.TemplateRuntimeError(f"{key!r} is a list, not a sentence")
+        return text.format(**values) if values else text
+
+    def trend_direction(delta: float, higher_is_better: bool) -> str:
+        """ "better", "worse" or "flat" for a change as printed (a change printed as 0 is flat)."""
+        printed = fmt.delta(delta)
+        if printed.startswith("0"):
+            return "flat"
+        rose = printed.startswith("+")
+        return "better" if rose == higher_is_better else "worse"
+
+    def heatmap_chart() -> Markup:
+        """The children × scales heatmap; suppressed children get "included in" and no cells."""
+        columns = [charts.HeatColumn(s.title, s.higher_is_better) for s in ctx.scales]
+        rows = []
+        for child in ctx.children:
+            if child.included_in is not None:
+                note = say("included_in", parent=child.included_in)
+                rows.append(charts.HeatRow(child.unit_name, note=note))
+                continue
+            values = {cell.scale_key: cell.pct_positive for cell in child.cells}
+            row_values = tuple(values.get(s.key) for s in ctx.scales)
+            rows.append(charts.HeatRow(child.unit_name, values=row_values))
+        alt = say("chart_heatmap", count=len(ctx.children), scales=len(ctx.scales))
+        return charts.heatmap(columns, rows, alt=alt, missing=fmt.MISSING)
+
+    return {"say": say, "trend_direction": trend_direction, "heatmap_chart": heatmap_chart}
+
+
+_default: ReportRenderer | None = None
+
+
+def _renderer() -> ReportRenderer:
+    global _default
+    if _default is None:
+        _default = ReportRenderer()
+    return _default
+
+
+def render_html(ctx: ReportContext) -> str:
+    """The report as HTML, rendered with the package's templates."""
+    return _renderer().render_html(ctx)
+
+
+def render_pdf(ctx: ReportContext) -> bytes:
+    """The report as PDF bytes; raises :class:`ReportRenderError` with the reason on failure."""
+    return _renderer().render_pdf(ctx)
