@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import requests
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 import surveys
 from app.models import Invitation, Jurisdiction, OrgUnit, UnitKind, Wave, WaveStatus
@@ -156,3 +162,52 @@ def distinct_answers(index: int) -> dict[str, int]:
         digits.append(rest % 5 + 1)
         rest //= 5
     return dict(zip(keys, digits, strict=True))
+
+
+@contextmanager
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served by Werkzeug on 127.0.0.1 and a free port, in a thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+def complete_over_http(
+    base: str, token: str, *, answers: dict[str, int], comment: str = ""
+) -> requests.Response:
+    """Walk every page of the survey over HTTP like a browser with JavaScript off."""
+    with requests.Session() as browser:
+        first = browser.get(f"{base}/s/{token}", allow_redirects=False, timeout=30)
+        assert first.status_code == 302, first.status_code
+        for number in range(1, PAGES):
+            csrf = csrf_of(browser.get(f"{base}/s/page/{number}", timeout=30).text)
+            scale = INSTRUMENT.scales[number - 1]
+            data = {k: str(v) for k, v in answers.items() if k in scale.item_keys}
+            saved = browser.post(
+                f"{base}/s/page/{number}",
+                data={**data, "csrf_token": csrf, "nav": "next"},
+                allow_redirects=False,
+                timeout=30,
+            )
+            assert saved.status_code == 303, saved.text[:500]
+        csrf = csrf_of(browser.get(f"{base}/s/page/{PAGES}", timeout=30).text)
+        return browser.post(
+            f"{base}/s/page/{PAGES}",
+            data={"comment": comment, "csrf_token": csrf, "nav": "submit"},
+            allow_redirects=False,
+            timeout=30,
+        )
+
+
+def decode_answers(answers: dict[str, int]) -> int:
+    """The index that :func:`distinct_answers` encoded."""
+    index = 0
+    for key in reversed(INSTRUMENT.item_keys):
+        index = index * 5 + (answers[key] - 1)
+    return index
