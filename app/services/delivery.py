@@ -1,0 +1,356 @@
+"""Delivering invitations and reminders: claim, send, record — never twice for the same send.
+
+The protocol, per invitation (never per batch):
+
+1. **claim** with one conditional UPDATE: ``queued → sending`` only if the invitation is due, not
+   answered, its wave is open and its wanted send (``send_wanted``) is not yet done
+   (``send_done < send_wanted``); committed before anything is sent. Two workers holding the same
+   batch therefore never both send: one UPDATE wins, the other changes no row and skips it.
+2. **send** over SMTP.
+3. **record** the outcome with a second UPDATE (``WHERE delivery_status = 'sending'``): ``sent``
+   (``send_done`` = the claimed send), ``queued`` again with a later ``next_attempt_at`` (4xx, or
+   nothing handed over: connection refused / lost before DATA), ``bounced`` (550/551/553), or
+   ``failed`` (other 5xx, too many 4xx, or an unknown outcome).
+
+A worker killed between 1 and 3 leaves the invitation in ``sending``. It is **not** resent
+automatically: once its claim is older than ``CLAIM_LEASE`` the periodic sweep marks it
+``failed`` with :data:`INTERRUPTED`, and the dashboard lists it for an operator, whose
+"retry failed" sends it again. So a crash can cost one person a message until someone confirms,
+never give anyone a second copy. A connection lost *after* the body was handed over is treated
+the same way (the server may have accepted the message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.models import DeliveryStatus, Invitation, Jurisdiction, Wave, WaveStatus, utcnow
+from app.services import mail, tokens
+
+#: A claim older than this without an outcome belongs to a worker that died.
+CLAIM_LEASE = timedelta(minutes=10)
+#: Retries of 4xx replies: 1, 2, 4, … minutes, capped; then the invitation fails.
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = timedelta(hours=1)
+#: When the server cannot be reached, try again after this long (no attempt is counted).
+UNREACHABLE_DELAY = timedelta(seconds=30)
+BATCH_SIZE = 200
+
+INTERRUPTED = (
+    "interrupted while sending (the worker stopped): the message may have arrived. "
+    "Not resent automatically; use 'Retry failed' to send it again."
+)
+UNKNOWN_PREFIX = "outcome unknown: "
+
+Q, SENDING, SENT = DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.SENT
+FAILED, BOUNCED = DeliveryStatus.FAILED, DeliveryStatus.BOUNCED
+
+
+@dataclass(frozen=True)
+class Claim:
+    invitation_id: int
+    wave_id: int
+    email: str
+    language: str
+    nonce: bytes
+    send: int
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retry: int = 0
+    bounced: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    details: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try after ``attempts`` tries ended in a 4xx reply."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def _due(now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        Invitation.delivery_status == Q,
+        Invitation.completed.is_(False),
+        Invitation.email.is_not(None),
+        Invitation.token_nonce.is_not(None),
+        Invitation.send_done < Invitation.send_wanted,
+        or_(Invitation.next_attempt_at.is_(None), Invitation.next_attempt_at <= now),
+        Invitation.wave_id.in_(select(Wave.id).where(Wave.status == WaveStatus.OPEN)),
+    ]
+
+
+def claim(session: Session, invitation_id: int, now: datetime) -> Claim | None:
+    """Step 1: take one due invitation for sending, committed; None if not due or taken."""
+    row = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation_id, *_due(now))
+        .values(
+            delivery_status=SENDING,
+            attempts=Invitation.attempts + 1,
+            next_attempt_at=now + CLAIM_LEASE,
+        )
+        .returning(
+            Invitation.id,
+            Invitation.wave_id,
+            Invitation.email,
+            Invitation.language,
+            Invitation.token_nonce,
+            Invitation.send_wanted,
+        )
+        .execution_options(synchronize_session=False)
+    ).first()
+    session.commit()
+    if row is None:
+        return None
+    return Claim(
+        int(row[0]), int(row[1]), str(row[2]), str(row[3]), bytes(row[4] or b""), int(row[5])
+    )
+
+
+def record(session: Session, claimed: Claim, result: mail.SendResult, now: datetime) -> None:
+    """Step 3: store the outcome of a claimed send, committed."""
+    values: dict[str, object]
+    outcome = result.outcome
+    if outcome == mail.Outcome.SENT:
+        values = {
+            # A reminder asked for while this was being sent stays queued.
+            "delivery_status": case((Invitation.send_wanted > claimed.send, Q), else_=SENT),
+            "send_done": claimed.send,
+            "next_attempt_at": None,
+            "delivery_detail": result.detail,
+        }
+    elif outcome == mail.Outcome.UNREACHABLE:
+        values = {
+            "delivery_status": Q,
+            "attempts": Invitation.attempts - 1,
+            "next_attempt_at": now + UNREACHABLE_DELAY,
+            "delivery_detail": result.detail,
+        }
+    elif outcome == mail.Outcome.RETRY:
+        values = {
+            "delivery_status": case((Invitation.attempts >= MAX_ATTEMPTS, FAILED), else_=Q),
+            "next_attempt_at": now + backoff(_attempts(session, claimed)),
+            "delivery_detail": result.detail,
+        }
+    elif outcome == mail.Outcome.BOUNCED:
+        values = {
+            "delivery_status": BOUNCED,
+            "next_attempt_at": None,
+            "delivery_detail": result.detail,
+        }
+    elif outcome == mail.Outcome.UNKNOWN:
+        values = {
+            "delivery_status": FAILED,
+            "next_attempt_at": None,
+            "delivery_detail": UNKNOWN_PREFIX + result.detail,
+        }
+    else:
+        values = {
+            "delivery_status": FAILED,
+            "next_attempt_at": None,
+            "delivery_detail": result.detail,
+        }
+    session.execute(
+        update(Invitation)
+        .where(Invitation.id == claimed.invitation_id, Invitation.delivery_status == SENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def _attempts(session: Session, claimed: Claim) -> int:
+    return (
+        session.scalar(select(Invitation.attempts).where(Invitation.id == claimed.invitation_id))
+        or 1
+    )
+
+
+@dataclass(frozen=True)
+class _WaveInfo:
+    closes_at: datetime
+    timezone: str
+    jurisdiction: str
+    min_n: int
+
+
+def deliver(
+    session: Session,
+    invitation_ids: Iterable[int],
+    mailer: mail.Mailer,
+    *,
+    secret_key: str,
+    public_url: str,
+    mail_from: str,
+    clock: Callable[[], datetime] = utcnow,
+) -> DeliveryReport:
+    """Claim, send and record each due invitation of a batch over one connection.
+
+    Stops at the first unreachable server: the rest stay queued, untouched, for the next sweep.
+    """
+    report = DeliveryReport()
+    waves: dict[int, _WaveInfo] = {}
+    with mail.closing_connection(mailer) as connection:
+        for invitation_id in invitation_ids:
+            claimed = claim(session, invitation_id, clock())
+            if claimed is None:
+                report.skipped += 1
+                continue
+            info = waves.get(claimed.wave_id) or _wave_info(session, claimed.wave_id)
+            waves[claimed.wave_id] = info
+            token = tokens.derive_token(secret_key, claimed.nonce)
+            message = mail.build_message(
+                mail.Invite(
+                    to=claimed.email,
+                    language=claimed.language,
+                    reminder=claimed.send > 0,
+                    link=f"{public_url.rstrip('/')}/s/{token}",
+                    closes_at=info.closes_at,
+                    timezone=info.timezone,
+                    jurisdiction=info.jurisdiction,
+                    min_n=info.min_n,
+                ),
+                mail_from,
+            )
+            result = connection.send(message)
+            record(session, claimed, result, clock())
+            _count(report, result)
+            if result.outcome == mail.Outcome.UNREACHABLE:
+                break
+    return report
+
+
+def _count(report: DeliveryReport, result: mail.SendResult) -> None:
+    name = {
+        mail.Outcome.SENT: "sent",
+        mail.Outcome.RETRY: "retry",
+        mail.Outcome.BOUNCED: "bounced",
+        mail.Outcome.UNREACHABLE: "unreachable",
+    }.get(result.outcome, "failed")
+    setattr(report, name, getattr(report, name) + 1)
+    if result.outcome != mail.Outcome.SENT and len(report.details) < 20:
+        report.details.append(result.detail)
+
+
+def _wave_info(session: Session, wave_id: int) -> _WaveInfo:
+    row = session.execute(
+        select(Wave.closes_at, Wave.timezone, Jurisdiction.name, Wave.min_report_n)
+        .join(Jurisdiction, Wave.jurisdiction_id == Jurisdiction.id)
+        .where(Wave.id == wave_id)
+    ).one()
+    return _WaveInfo(row[0], row[1], row[2], row[3])
+
+
+def due_batches(
+    session: Session,
+    now: datetime,
+    *,
+    wave_id: int | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> list[list[int]]:
+    """Ids of invitations due for sending, in batches (one job per batch)."""
+    query = select(Invitation.id).where(*_due(now)).order_by(Invitation.id)
+    if wave_id is not None:
+        query = query.where(Invitation.wave_id == wave_id)
+    ids = list(session.scalars(query))
+    session.rollback()
+    return [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+
+
+def recover_interrupted(session: Session, now: datetime) -> int:
+    """Claims whose lease ran out (their worker died): mark them failed for an operator."""
+    result = session.execute(
+        update(Invitation)
+        .where(Invitation.delivery_status == SENDING, Invitation.next_attempt_at < now)
+        .values(delivery_status=FAILED, next_attempt_at=None, delivery_detail=INTERRUPTED)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def retry_failed(session: Session, wave_id: int) -> int:
+    """Queue failed (not bounced) invitations of a wave again; the caller commits."""
+    result = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.wave_id == wave_id,
+            Invitation.delivery_status == FAILED,
+            Invitation.completed.is_(False),
+            Invitation.email.is_not(None),
+        )
+        .values(
+            delivery_status=Q,
+            attempts=0,
+            next_attempt_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    invited: int
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+    bounced: int
+    delivered: int
+    answered: int
+    needs_confirmation: int
+
+
+def status_counts(session: Session, wave_id: int) -> StatusCounts:
+    """Delivery states of a wave's invitations (counts only)."""
+    status = Invitation.delivery_status
+
+    def count_where(*conditions: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((and_(*conditions), 1), else_=0)), 0)
+
+    row = session.execute(
+        select(
+            func.count(),
+            count_where(status == Q),
+            count_where(status == SENDING),
+            count_where(status == SENT),
+            count_where(status == FAILED),
+            count_where(status == BOUNCED),
+            count_where(Invitation.send_done >= 0),
+            count_where(Invitation.completed.is_(True)),
+            count_where(
+                status == FAILED,
+                or_(
+                    Invitation.delivery_detail == INTERRUPTED,
+                    Invitation.delivery_detail.startswith(UNKNOWN_PREFIX),
+                ),
+            ),
+        ).where(Invitation.wave_id == wave_id)
+    ).one()
+    return StatusCounts(*(int(v or 0) for v in row))
+
+
+def failed_details(session: Session, wave_id: int, limit: int = 50) -> Sequence[tuple[str, int]]:
+    """The reasons of failed and bounced deliveries with how often each occurred (no addresses)."""
+    rows = session.execute(
+        select(Invitation.delivery_detail, func.count())
+        .where(
+            Invitation.wave_id == wave_id,
+            Invitation.delivery_status.in_([FAILED, BOUNCED]),
+        )
+        .group_by(Invitation.delivery_detail)
+        .order_by(func.count().desc())
+        .limit(limit)
+    ).all()
+    return [(str(detail or ""), int(n)) for detail, n in rows]

@@ -1,0 +1,591 @@
+"""Annual waves: create → launch (invitations, tokens) → reminders → close (erase, keep counts).
+
+Dates are whole days in the wave's time zone: a wave opens at the start of its opening day and
+closes at the end of its closing day. Launching opens it at once (the opening day is what the
+emails and reports show). Anonymity settings (``min_report_n``, ``pool_k``) are frozen at launch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+import surveys
+from app.models import (
+    DailyCount,
+    DeliveryStatus,
+    Invitation,
+    Jurisdiction,
+    OrgUnit,
+    RosterEntry,
+    User,
+    Wave,
+    WaveStatus,
+    utcnow,
+)
+from app.services import audit, delivery, tokens
+from app.services.access import (
+    can_manage_jurisdiction,
+    can_see_jurisdiction_totals,
+    is_national,
+    require,
+)
+from app.services.instruments import definition_of, ensure_instrument
+from app.services.jurisdictions import NotFound
+
+MIN_REPORT_N_FLOOR = 3
+
+
+class WaveError(Exception):
+    """Invalid wave data (one line)."""
+
+
+class WaveStateError(WaveError):
+    """The wave is not in a state that allows this (e.g. a second launch)."""
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise WaveError(f"timezone: unknown time zone {name!r} (e.g. America/Chicago)") from None
+
+
+def day_bounds(opens: date, closes: date, timezone: str) -> tuple[datetime, datetime]:
+    """Start of the opening day and end of the closing day in ``timezone``, as UTC."""
+    zone = _zone(timezone)
+    if closes < opens:
+        raise WaveError(f"dates: the wave closes ({closes}) before it opens ({opens})")
+    start = datetime.combine(opens, time.min, zone).astimezone(UTC)
+    end = datetime.combine(closes + timedelta(days=1), time.min, zone).astimezone(UTC)
+    return start, end
+
+
+def parse_instrument_ref(ref: str) -> tuple[str, str | None]:
+    """``KEY`` or ``KEY@VERSION``."""
+    key, _, version = ref.partition("@")
+    return key.strip(), (version.strip() or None)
+
+
+def create_wave(
+    session: Session,
+    actor: User | None,
+    *,
+    jurisdiction_id: int,
+    year: int,
+    instrument_key: str,
+    instrument_version: str | None = None,
+    opens: date,
+    closes: date,
+    timezone: str = "UTC",
+    reminder_max: int = 2,
+    reminder_min_days: int = 7,
+    min_report_n: int = 5,
+    pool_k: int = 10,
+) -> Wave:
+    """A draft wave; nothing is sent until it is launched."""
+    if actor is not None:
+        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's waves")
+    if session.get(Jurisdiction, jurisdiction_id) is None:
+        raise NotFound(f"no jurisdiction {jurisdiction_id}")
+    if not 2000 <= year <= 2100:
+        raise WaveError(f"year: {year} is not a plausible survey year")
+    if not 0 <= reminder_max <= 10:
+        raise WaveError("reminders: between 0 and 10")
+    if not 0 <= reminder_min_days <= 60:
+        raise WaveError("reminder spacing: between 0 and 60 days")
+    _check_anonymity(min_report_n, pool_k)
+    opens_at, closes_at = day_bounds(opens, closes, timezone)
+    instrument = surveys.find_instrument(instrument_key, instrument_version)
+    if instrument is None:
+        wanted = instrument_key + (f"@{instrument_version}" if instrument_version else "")
+        raise WaveError(f"instrument: no instrument {wanted!r} is defined")
+    if session.scalars(
+        select(Wave).where(Wave.jurisdiction_id == jurisdiction_id, Wave.year == year)
+    ).first():
+        raise WaveError(f"year: this jurisdiction already has a wave for {year}")
+    row = ensure_instrument(session, instrument)
+    wave = Wave(
+        jurisdiction_id=jurisdiction_id,
+        instrument_id=row.id,
+        year=year,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        timezone=timezone,
+        status=WaveStatus.DRAFT,
+        min_report_n=min_report_n,
+        pool_k=pool_k,
+        reminder_max=reminder_max,
+        reminder_min_days=reminder_min_days,
+        reminders_sent=0,
+    )
+    session.add(wave)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "wave.create",
+        f"wave {wave.id} ({year})",
+        jurisdiction_id=jurisdiction_id,
+        instrument=f"{instrument.key}@{instrument.version}",
+    )
+    session.commit()
+    return wave
+
+
+def _check_anonymity(min_report_n: int, pool_k: int) -> None:
+    if min_report_n < MIN_REPORT_N_FLOOR:
+        raise WaveError(f"minimum group size: at least {MIN_REPORT_N_FLOOR}")
+    if pool_k < 2:
+        raise WaveError("shuffle pool size: at least 2")
+
+
+def update_wave(
+    session: Session,
+    actor: User | None,
+    wave_id: int,
+    *,
+    opens: date | None = None,
+    closes: date | None = None,
+    timezone: str | None = None,
+    reminder_max: int | None = None,
+    reminder_min_days: int | None = None,
+    min_report_n: int | None = None,
+    pool_k: int | None = None,
+) -> Wave:
+    """Change a wave's settings. Anonymity settings and the opening day freeze at launch."""
+    wave = get_wave(session, actor, wave_id)
+    if wave.status == WaveStatus.CLOSED:
+        raise WaveStateError("the wave is closed")
+    launched = wave.status != WaveStatus.DRAFT
+    if launched and (
+        (min_report_n is not None and min_report_n != wave.min_report_n)
+        or (pool_k is not None and pool_k != wave.pool_k)
+    ):
+        raise WaveStateError("anonymity settings cannot change once the wave is launched")
+    if min_report_n is not None or pool_k is not None:
+        _check_anonymity(min_report_n or wave.min_report_n, pool_k or wave.pool_k)
+        wave.min_report_n = min_report_n or wave.min_report_n
+        wave.pool_k = pool_k or wave.pool_k
+    if opens or closes or timezone:
+        zone = timezone or wave.timezone
+        old_opens = wave.opens_at.astimezone(_zone(wave.timezone)).date()
+        old_closes = (wave.closes_at.astimezone(_zone(wave.timezone)) - timedelta(seconds=1)).date()
+        if launched and opens is not None and opens != old_opens:
+            raise WaveStateError("the opening day cannot change once the wave is launched")
+        wave.opens_at, wave.closes_at = day_bounds(opens or old_opens, closes or old_closes, zone)
+        wave.timezone = zone
+    if reminder_max is not None:
+        wave.reminder_max = reminder_max
+    if reminder_min_days is not None:
+        wave.reminder_min_days = reminder_min_days
+    audit.record(
+        session, actor, "wave.update", f"wave {wave.id}", jurisdiction_id=wave.jurisdiction_id
+    )
+    session.commit()
+    return wave
+
+
+def get_wave(session: Session, actor: User | None, wave_id: int, *, manage: bool = True) -> Wave:
+    """A wave the actor may manage (or, with ``manage=False``, see totals of)."""
+    wave = session.get(Wave, wave_id)
+    if wave is None:
+        raise NotFound(f"no wave {wave_id}")
+    if actor is not None:
+        allowed = (
+            can_manage_jurisdiction(actor, wave.jurisdiction_id)
+            if manage
+            else can_see_jurisdiction_totals(actor, wave.jurisdiction_id)
+        )
+        require(allowed, "this wave")
+    return wave
+
+
+def list_waves(
+    session: Session, actor: User | None, jurisdiction_id: int | None = None
+) -> Sequence[Wave]:
+    query = select(Wave).order_by(Wave.year.desc(), Wave.id.desc())
+    if jurisdiction_id is not None:
+        query = query.where(Wave.jurisdiction_id == jurisdiction_id)
+    if actor is not None and not is_national(actor):
+        require(
+            actor.jurisdiction_id is not None
+            and (jurisdiction_id in (None, actor.jurisdiction_id))
+            and can_manage_jurisdiction(actor, actor.jurisdiction_id),
+            "these waves",
+        )
+        query = query.where(Wave.jurisdiction_id == actor.jurisdiction_id)
+    return session.scalars(query).all()
+
+
+def launch_wave(
+    session: Session,
+    actor: User | None,
+    wave_id: int,
+    *,
+    secret_key: str,
+    now: datetime | None = None,
+) -> int:
+    """Open a draft wave: one invitation per active roster entry, emails queued. Returns the count.
+
+    Tokens are derived from ``secret_key`` and a fresh nonce; only their SHA-256 is stored.
+    The caller dispatches delivery jobs after this returns (the invitations are committed).
+    """
+    now = now or utcnow()
+    wave = get_wave(session, actor, wave_id)
+    if wave.status != WaveStatus.DRAFT:
+        raise WaveStateError(f"wave {wave.id} was already launched ({wave.status.value})")
+    if wave.closes_at <= now:
+        raise WaveStateError("the closing day has passed; change the dates first")
+    try:
+        definition_of(wave.instrument)
+    except surveys.InstrumentError as error:
+        raise WaveError(
+            f"instrument: the stored definition is invalid ({error.errors[0]})"
+        ) from None
+    entries = session.execute(
+        select(RosterEntry.unit_id, RosterEntry.email, RosterEntry.language)
+        .join(OrgUnit, RosterEntry.unit_id == OrgUnit.id)
+        .where(
+            RosterEntry.jurisdiction_id == wave.jurisdiction_id,
+            RosterEntry.active.is_(True),
+        )
+        .order_by(RosterEntry.email)
+    ).all()
+    if not entries:
+        raise WaveError("the roster is empty: import the staff list before launching")
+    key = tokens.derive_key(secret_key, "survey-link-tokens")
+    rows = []
+    for unit_id, email, language in entries:
+        nonce = tokens.new_nonce()
+        token = _token_with_key(key, nonce)
+        rows.append(
+            {
+                "wave_id": wave.id,
+                "unit_id": unit_id,
+                "email": email,
+                "language": language,
+                "token_hash": tokens.hash_token(token),
+                "token_nonce": nonce,
+                "completed": False,
+                "delivery_status": DeliveryStatus.QUEUED,
+                "send_wanted": 0,
+                "send_done": -1,
+                "attempts": 0,
+            }
+        )
+    changed = session.execute(
+        update(Wave)
+        .where(Wave.id == wave.id, Wave.status == WaveStatus.DRAFT)
+        .values(status=WaveStatus.OPEN, launched_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(changed, "rowcount", 0) != 1:  # a concurrent launch won
+        session.rollback()
+        raise WaveStateError(f"wave {wave.id} was already launched")
+    wave.status, wave.launched_at = WaveStatus.OPEN, now
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Invitation), rows[start : start + 5000])
+    audit.record(
+        session,
+        actor,
+        "wave.launch",
+        f"wave {wave.id} ({wave.year})",
+        jurisdiction_id=wave.jurisdiction_id,
+        invitations=len(rows),
+    )
+    session.commit()
+    return len(rows)
+
+
+def _token_with_key(key: bytes, nonce: bytes) -> str:
+    """``tokens.derive_token`` with the HKDF step done once per launch, not once per person."""
+    import base64
+    import hashlib
+    import hmac
+
+    mac = hmac.new(key, nonce, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
+def remind_wave(
+    session: Session, actor: User | None, wave_id: int, *, now: datetime | None = None
+) -> int:
+    """Ask for one more send to everyone who has not answered and did not bounce.
+
+    Who gets it is decided when it is sent as well: the claim skips anyone who answered since.
+    Refused when the reminder plan is used up or the last reminder was too recent.
+    """
+    now = now or utcnow()
+    wave = get_wave(session, actor, wave_id)
+    if wave.status != WaveStatus.OPEN:
+        raise WaveStateError(f"wave {wave.id} is not open")
+    if wave.reminders_sent >= wave.reminder_max:
+        raise WaveStateError(f"all {wave.reminder_max} planned reminders were already sent")
+    if wave.last_reminder_at is not None and now < wave.last_reminder_at + timedelta(
+        days=wave.reminder_min_days
+    ):
+        next_day = (wave.last_reminder_at + timedelta(days=wave.reminder_min_days)).date()
+        raise WaveStateError(
+            f"reminders must be {wave.reminder_min_days} days apart (next: {next_day})"
+        )
+    number = wave.reminders_sent + 1
+    result = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.wave_id == wave.id,
+            Invitation.completed.is_(False),
+            Invitation.email.is_not(None),
+            Invitation.delivery_status != DeliveryStatus.BOUNCED,
+        )
+        .values(
+            send_wanted=number,
+            attempts=case(
+                (Invitation.delivery_status == DeliveryStatus.SENDING, Invitation.attempts),
+                else_=0,
+            ),
+            next_attempt_at=case(
+                (Invitation.delivery_status == DeliveryStatus.SENDING, Invitation.next_attempt_at),
+                else_=None,
+            ),
+            delivery_status=case(
+                (Invitation.delivery_status == DeliveryStatus.SENDING, DeliveryStatus.SENDING),
+                else_=DeliveryStatus.QUEUED,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    wave.reminders_sent = number
+    wave.last_reminder_at = now
+    audit.record(
+        session,
+        actor,
+        "wave.remind",
+        f"wave {wave.id} ({wave.year})",
+        jurisdiction_id=wave.jurisdiction_id,
+        reminder=number,
+        queued=count,
+    )
+    session.commit()
+    return count
+
+
+def close_wave(
+    session: Session,
+    actor: User | str | None,
+    wave_id: int,
+    *,
+    secret_key: str,
+    now: datetime | None = None,
+) -> Wave:
+    """Close an open wave: tokens stop working, emails and nonces are erased, the pool is emptied.
+
+    Counts (invited, delivery states, answered) are kept.
+    """
+    now = now or utcnow()
+    wave = get_wave(session, actor if isinstance(actor, User) else None, wave_id)
+    if wave.status != WaveStatus.OPEN:
+        raise WaveStateError(f"wave {wave.id} is not open ({wave.status.value})")
+    changed = session.execute(
+        update(Wave)
+        .where(Wave.id == wave.id, Wave.status == WaveStatus.OPEN)
+        .values(status=WaveStatus.CLOSED, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(changed, "rowcount", 0) != 1:
+        session.rollback()
+        raise WaveStateError(f"wave {wave.id} is already closed")
+    wave.status, wave.closed_at = WaveStatus.CLOSED, now
+    session.execute(
+        update(Invitation)
+        .where(Invitation.wave_id == wave.id)
+        .values(
+            email=None,
+            token_nonce=None,
+            next_attempt_at=None,
+            delivery_status=case(
+                (
+                    Invitation.delivery_status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING]),
+                    DeliveryStatus.FAILED,
+                ),
+                else_=Invitation.delivery_status,
+            ),
+            delivery_detail=case(
+                (
+                    Invitation.delivery_status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING]),
+                    "not sent: the wave closed first",
+                ),
+                else_=Invitation.delivery_detail,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        session,
+        actor,
+        "wave.close",
+        f"wave {wave.id} ({wave.year})",
+        jurisdiction_id=wave.jurisdiction_id,
+        automatic=not isinstance(actor, User) and actor == "system",
+    )
+    session.commit()
+    flush_pool(session, wave.id, secret_key=secret_key)
+    session.refresh(wave)
+    session.commit()
+    return wave
+
+
+def flush_pool(session: Session, wave_id: int, *, secret_key: str) -> int:
+    """Move whatever waits in the shuffle pool into responses (if the survey flow provides it)."""
+    try:
+        from app.services import responses
+    except ImportError:  # the survey flow is not installed in this build
+        return 0
+    move_pool = getattr(responses, "move_pool", None)
+    if move_pool is None:
+        return 0
+    return int(move_pool(session, wave_id, flush_all=True, secret_key=secret_key))
+
+
+def close_due_waves(session: Session, *, secret_key: str, now: datetime | None = None) -> list[int]:
+    """Close every open wave whose closing time has passed (the periodic task)."""
+    now = now or utcnow()
+    due = list(
+        session.scalars(
+            select(Wave.id).where(Wave.status == WaveStatus.OPEN, Wave.closes_at <= now)
+        )
+    )
+    session.rollback()
+    closed = []
+    for wave_id in due:
+        try:
+            close_wave(session, "system", wave_id, secret_key=secret_key, now=now)
+        except WaveStateError:
+            continue  # closed by someone else meanwhile
+        closed.append(wave_id)
+    return closed
+
+
+def retry_failed(session: Session, actor: User | None, wave_id: int) -> int:
+    """Queue the wave's failed deliveries again (bounced addresses stay bounced)."""
+    wave = get_wave(session, actor, wave_id)
+    if wave.status != WaveStatus.OPEN:
+        raise WaveStateError(f"wave {wave.id} is not open")
+    count = delivery.retry_failed(session, wave.id)
+    audit.record(
+        session,
+        actor,
+        "wave.retry_failed",
+        f"wave {wave.id} ({wave.year})",
+        jurisdiction_id=wave.jurisdiction_id,
+        queued=count,
+    )
+    session.commit()
+    return count
+
+
+# --- the dashboard ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    path: str
+    depth: int
+    invited: int
+    delivered: int
+    answered: int
+
+    @property
+    def rate(self) -> float:
+        return self.answered / self.invited if self.invited else 0.0
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    wave: Wave
+    status: delivery.StatusCounts
+    units: list[UnitRow]
+    hidden_units: int
+    daily: list[tuple[date, int]]
+    failure_reasons: Sequence[tuple[str, int]]
+
+
+def dashboard(session: Session, actor: User | None, wave_id: int) -> Dashboard:
+    """Counts per unit (units below the minimum group size only inside their parents) and per day.
+
+    Which units are shown is decided by ``scoring.disclosure.suppress`` on invitee counts, so a
+    hidden unit cannot be recovered by subtracting its shown siblings from their parent.
+    """
+    from scoring.disclosure import suppress
+
+    wave = get_wave(session, actor, wave_id)
+    units = {
+        u.id: u
+        for u in session.scalars(
+            select(OrgUnit).where(OrgUnit.jurisdiction_id == wave.jurisdiction_id)
+        )
+    }
+    direct: dict[int, list[int]] = {}
+    for unit_id, invited, delivered, answered in session.execute(
+        select(
+            Invitation.unit_id,
+            func.count(),
+            func.coalesce(func.sum(case((Invitation.send_done >= 0, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Invitation.completed.is_(True), 1), else_=0)), 0),
+        )
+        .where(Invitation.wave_id == wave.id)
+        .group_by(Invitation.unit_id)
+    ).all():
+        direct[unit_id] = [int(invited), int(delivered), int(answered)]
+    totals: dict[int, list[int]] = {}
+    for unit_id, counts in direct.items():
+        node: OrgUnit | None = units.get(unit_id)
+        while node is not None:
+            acc = totals.setdefault(node.id, [0, 0, 0])
+            for i in range(3):
+                acc[i] += counts[i]
+            node = units.get(node.parent_id) if node.parent_id is not None else None
+    tree = {
+        str(u.id): (str(u.parent_id) if u.parent_id is not None else None)
+        for u in units.values()
+        if u.id in totals
+    }
+    hidden = suppress(tree, {str(k): v[0] for k, v in direct.items()}, max(wave.min_report_n, 3))
+    rows = [
+        UnitRow(units[uid].path, units[uid].depth, *totals[uid])
+        for uid in totals
+        if str(uid) not in hidden
+    ]
+    rows.sort(key=lambda r: r.path)
+    grand = sum(v[2] for v in direct.values())
+    daily: list[tuple[date, int]] = []
+    if grand >= wave.min_report_n:
+        daily = [
+            (day, int(n))
+            for day, n in session.execute(
+                select(DailyCount.day, func.sum(DailyCount.submissions))
+                .where(DailyCount.wave_id == wave.id)
+                .group_by(DailyCount.day)
+                .order_by(DailyCount.day)
+            ).all()
+        ]
+    return Dashboard(
+        wave=wave,
+        status=delivery.status_counts(session, wave.id),
+        units=rows,
+        hidden_units=len([uid for uid in totals if str(uid) in hidden]),
+        daily=daily,
+        failure_reasons=delivery.failed_details(session, wave.id),
+    )
+
+
+def wave_totals(session: Session, actor: User | None, wave_id: int) -> delivery.StatusCounts:
+    """Whole-wave counts (national may read these; no unit breakdown)."""
+    wave = get_wave(session, actor, wave_id, manage=False)
+    return delivery.status_counts(session, wave.id)

@@ -1,0 +1,156 @@
+"""Huey background jobs: thin wrappers over the delivery and wave services.
+
+Storage: Redis when ``REDIS_URL`` is set, else SQLite at ``instance/huey.sqlite3``; tests run in
+immediate mode (a job runs when it is enqueued). ``flask --app wsgi worker`` runs a consumer;
+the demo calls :func:`start_inprocess_consumer`.
+
+One job per batch of invitations; inside a job every invitation is claimed and recorded on its
+own (app/services/delivery.py), so a job that runs twice, or next to a periodic sweep that queued
+the same ids, sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from huey import Huey, crontab
+from huey.consumer import Consumer
+from huey.storage import RedisStorage, SqliteStorage
+
+from app.db import get_database
+from app.models import utcnow
+from app.services import delivery, mail, waves
+
+log = logging.getLogger(__name__)
+
+huey = Huey("safety-survey", immediate=True, results=False)
+_state: dict[str, Flask] = {}
+
+
+def init_app(app: Flask) -> None:
+    """Bind the queue to this application: its storage, its database, its mail settings."""
+    _state["app"] = app
+    if app.config.get("TESTING") and not app.config.get("HUEY_STORAGE"):
+        huey.immediate = True
+        return
+    redis_url = app.config.get("REDIS_URL")
+    if redis_url:
+        huey.storage_class = RedisStorage
+        huey.storage_kwargs = {"url": redis_url}
+    else:
+        path = Path(app.config.get("HUEY_STORAGE") or Path(app.instance_path) / "huey.sqlite3")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        huey.storage_class = SqliteStorage
+        huey.storage_kwargs = {"filename": str(path)}
+    huey.immediate = False
+    huey.storage = huey.create_storage()
+
+
+def _app() -> Flask:
+    try:
+        return _state["app"]
+    except KeyError:
+        raise RuntimeError("the job queue is not bound to an application") from None
+
+
+@huey.task()  # type: ignore[untyped-decorator]
+def send_batch(invitation_ids: list[int]) -> dict[str, int]:
+    """Deliver one batch of invitations (claim → send → record, one by one)."""
+    app = _app()
+    with app.app_context():
+        session = get_database(app).sessions()
+        try:
+            report = delivery.deliver(
+                session,
+                invitation_ids,
+                mail.mailer_from_config(app.config, app.instance_path),
+                secret_key=app.config["SECRET_KEY"],
+                public_url=app.config["PUBLIC_URL"],
+                mail_from=app.config["MAIL_FROM"],
+            )
+        finally:
+            session.close()
+    if report.unreachable:
+        log.warning("mail server unreachable; invitations stay queued: %s", report.details[:1])
+    return {
+        "sent": report.sent,
+        "retry": report.retry,
+        "bounced": report.bounced,
+        "failed": report.failed,
+        "unreachable": report.unreachable,
+    }
+
+
+def dispatch(wave_id: int | None = None) -> int:
+    """Enqueue one job per batch of due invitations (of one wave, or all); returns the jobs."""
+    app = _app()
+    session = get_database(app).sessions()
+    try:
+        batches = delivery.due_batches(session, utcnow(), wave_id=wave_id)
+    finally:
+        session.close()
+    for batch in batches:
+        send_batch(batch)
+    return len(batches)
+
+
+def sweep() -> dict[str, Any]:
+    """What the periodic task does every minute: close due waves, flag interrupted sends,
+    re-queue what is due (only when the queue is empty, so a backlog is not queued twice)."""
+    app = _app()
+    session = get_database(app).sessions()
+    try:
+        closed = waves.close_due_waves(session, secret_key=app.config["SECRET_KEY"])
+        interrupted = delivery.recover_interrupted(session, utcnow())
+    finally:
+        session.close()
+    jobs = dispatch() if huey.immediate or huey.pending_count() == 0 else 0
+    return {"closed": closed, "interrupted": interrupted, "jobs": jobs}
+
+
+@huey.periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]
+def periodic_sweep() -> None:
+    result = sweep()
+    if result["closed"] or result["interrupted"]:
+        log.info(
+            "sweep: closed waves %s, interrupted sends %s", result["closed"], result["interrupted"]
+        )
+
+
+def pending_jobs() -> int:
+    """Jobs waiting in the queue (0 in immediate mode)."""
+    return 0 if huey.immediate else int(huey.pending_count())
+
+
+class _ThreadConsumer(Consumer):  # type: ignore[misc]
+    """A consumer that can start outside the main thread (no signal handlers)."""
+
+    def _set_signal_handlers(self) -> None:
+        return None
+
+
+def start_inprocess_consumer(app: Flask, workers: int = 1) -> Consumer:
+    """Start consumer threads inside this process (the demo); ``.stop()`` ends them."""
+    init_app(app)
+    if huey.immediate:
+        raise RuntimeError("the job queue is in immediate mode; nothing to consume")
+    consumer = _ThreadConsumer(huey, workers=workers, worker_type="thread", periodic=True)
+    consumer.start()
+    dispatch()  # whatever was left queued by an earlier run
+    return consumer
+
+
+def run_consumer(app: Flask, workers: int = 1) -> None:
+    """Run a consumer in the foreground until interrupted (``flask --app wsgi worker``)."""
+    init_app(app)
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    session = get_database(app).sessions()
+    try:
+        delivery.recover_interrupted(session, utcnow())
+    finally:
+        session.close()
+    dispatch()  # re-queue what a stopped worker left behind (claims in 'sending' are not resent)
+    consumer.run()
