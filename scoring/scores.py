@@ -422,20 +422,28 @@ def _answers(column: pd.Series, key: str, points: int) -> FloatArray:
         bad = present & ~blank & np.isnan(values)
         if bad.any():
             row = int(np.argmax(bad))
-            raise ResponseError(f"{text[row]!r} is not an integer", row=row, column=key)
+            raise ResponseError(f"'{text[row]}' is not an integer", row=row, column=key)
     present_values = ~np.isnan(values)
     with np.errstate(invalid="ignore"):
         fractional = present_values & (values != np.round(values))
         outside = present_values & ((values < 1) | (values > points))
-    if fractional.any():
-        row = int(np.argmax(fractional))
-        shown = text[row] if text is not None else values[row]
-        raise ResponseError(f"{shown!r} is not an integer", row=row, column=key)
-    if outside.any():
-        row = int(np.argmax(outside))
-        shown = text[row] if text is not None else int(values[row])
-        raise ResponseError(f"{shown!r} is outside 1..{points}", row=row, column=key)
+    for problem, mask in (("is not an integer", fractional), (f"is outside 1..{points}", outside)):
+        if mask.any():
+            row = int(np.argmax(mask))
+            raise ResponseError(
+                f"'{_as_written(text, values, row)}' {problem}", row=row, column=key
+            )
     return values
+
+
+def _as_written(
+    text: np.ndarray[Any, np.dtype[np.object_]] | None, values: FloatArray, row: int
+) -> str:
+    """A cell as the user wrote it (numeric columns: 6, 2.5)."""
+    if text is not None:
+        return str(text[row])
+    v = float(values[row])
+    return str(int(v)) if v.is_integer() else repr(v)
 
 
 def _scale_scores(y: FloatArray, scale: Scale) -> FloatArray:
