@@ -161,6 +161,8 @@ def _split(values: FloatArray, labels: npt.NDArray[np.object_]) -> dict[str, Flo
     """Non-missing values per unit label."""
     keep = ~np.isnan(values)
     v, lab = values[keep], labels[keep]
+    if lab.size == 0:
+        return {}
     order = np.argsort(lab, kind="stable")
     v, lab = v[order], lab[order]
     names, starts = np.unique(lab, return_index=True)
