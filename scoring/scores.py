@@ -96,10 +96,9 @@ class UnitResults(Mapping[str, _T]):
     def as_dicts(self) -> dict[str, dict[str, Any]]:
         """Unit → plain dict of its JSON fields (null where suppressed or undefined)."""
         keys = list(self._columns)
-        return {
-            name: dict(zip(keys, row, strict=True))
-            for name, *row in zip(self._names, *self._columns.values(), strict=True)
-        }
+        columns = self._columns.values()
+        rows = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        return dict(zip(self._names, rows, strict=True))
 
 
 @dataclass(frozen=True)
