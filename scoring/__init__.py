@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scoring.agreement import ICC, icc, rwg_j
-from scoring.compare import Comparison, UnitChange, compare
-from scoring.disclosure import MIN_REPORT_N_FLOOR, check_min_n, suppress
+from scoring.compare import MEANINGFUL_PP, Comparison, UnitChange, compare
+from scoring.disclosure import MIN_REPORT_N_FLOOR, UnitTree, check_min_n, suppress
 from scoring.reliability import Reliability, reliability
 from scoring.scores import (
     Benchmark,
@@ -16,6 +16,7 @@ from scoring.scores import (
     ResponseError,
     ScaleResult,
     UnitItemResult,
+    UnitResults,
     UnitScaleResult,
     WaveScores,
     score,
@@ -29,6 +30,7 @@ _LAZY = {"CfaFit", "cfa_fit", "invariance"}
 
 __all__ = [
     "ICC",
+    "MEANINGFUL_PP",
     "MIN_REPORT_N_FLOOR",
     "Benchmark",
     "CfaFit",
@@ -41,7 +43,9 @@ __all__ = [
     "ScaleResult",
     "UnitChange",
     "UnitItemResult",
+    "UnitResults",
     "UnitScaleResult",
+    "UnitTree",
     "WaveScores",
     "cfa_fit",
     "check_min_n",
