@@ -282,6 +282,15 @@ def score(
     Returns
     -------
     WaveScores
+        Typed results per scale, item and unit; ``to_dict()`` gives the CLI's JSON.
+
+    Raises
+    ------
+    ResponseError
+        (a ``ValueError``) for a missing unit or item column, a missing unit, or an answer that
+        is not an integer in ``1..points``; it names the row position and the column.
+    ValueError
+        If ``min_n`` is below 3 or the tree has a cycle.
 
     Notes
     -----
@@ -303,7 +312,10 @@ def score(
       units' % positive; a unit's percentile is its mid-rank among shown units,
       ``100 * (below + ties / 2) / N`` with ties counting itself.
     * Disclosure: :func:`scoring.disclosure.suppress` per scale on units' ``n`` and per item on
-      units' answer counts; a suppressed unit keeps only ``n``.
+      units' answer counts; a suppressed unit keeps only ``n``. Every node of ``tree`` counts
+      as published unless suppressed (reports show parents), and the overall figures of a
+      scale or item are hidden when fewer than ``min_n`` respondents (answers) stand behind
+      them.
     * Missing data never produce NaN: undefined values are ``None`` and a warning says why.
     """
     disclosure.check_min_n(min_n)
