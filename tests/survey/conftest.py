@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,8 @@ from app.migrate import upgrade
 from tests.conftest import is_postgres
 
 
-@pytest.fixture
-def fresh_engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
+@contextmanager
+def fresh_database(database_url: str, tmp_path: Path) -> Iterator[Engine]:
     """A migrated, empty database of the suite's kind that commits for real (no rollback)."""
     if not is_postgres():
         engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
@@ -37,3 +38,9 @@ def fresh_engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def fresh_engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
+    with fresh_database(database_url, tmp_path) as engine:
+        yield engine

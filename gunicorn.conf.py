@@ -1,0 +1,67 @@
+"""Gunicorn settings shipped with the project (``gunicorn -c gunicorn.conf.py wsgi:app``).
+
+Logging follows the anonymity model: no log line holds a survey token, and on the survey pages
+(``/s/…``, ``/privacy`` and the static files they load) no client address or user agent.
+Everything else can be overridden with the usual ``GUNICORN_CMD_ARGS`` or these variables:
+``GUNICORN_BIND`` (default ``127.0.0.1:8000``), ``WEB_CONCURRENCY`` (workers, default 2 × cores + 1)
+and ``GUNICORN_THREADS`` (threads per worker, default 1).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from app.security import RedactingFilter, redact
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+# Survey pages never need long request lines or many headers; a token fits easily.
+limit_request_line = 4094
+limit_request_fields = 60
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# No referer and no user agent in any line; the address is dropped on survey routes below.
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+_ANONYMOUS_PREFIXES = ("/s/", "/privacy", "/static/")
+_ADDRESS_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded", "cf-connecting-ip")
+
+
+def is_anonymous_route(path: str) -> bool:
+    return path == "/s" or path.startswith(_ANONYMOUS_PREFIXES)
+
+
+class PrivacyLogger(Logger):
+    """Gunicorn's logger with tokens redacted everywhere and no address on survey routes."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            if not any(isinstance(f, RedactingFilter) for f in log.filters):
+                log.addFilter(RedactingFilter())
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
+        atoms = super().atoms(resp, req, environ, request_time)
+        anonymous = is_anonymous_route(str(environ.get("PATH_INFO", "")))
+        for key, value in list(atoms.items()):
+            if key in {"{cookie}i", "{set-cookie}o", "{authorization}i"}:
+                atoms[key] = "-"  # the session cookie carries the token (signed, not hidden)
+            elif anonymous and (
+                key in {"h", "a"} or any(header in key.lower() for header in _ADDRESS_HEADERS)
+            ):
+                atoms[key] = "-"
+            elif isinstance(value, str):
+                atoms[key] = redact(value)
+        return atoms
+
+
+logger_class = PrivacyLogger
