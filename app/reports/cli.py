@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from app.db import get_session
 from app.reporting import ReportRenderError
 from app.services import reports
 
 
-@click.group("reports", help="PDF reports of a survey wave.")
+@click.group("reports", cls=AppGroup, help="PDF reports of a survey wave.")
 def reports_group() -> None:
     """Group for the report commands."""
 

@@ -314,7 +314,9 @@ def _score_wave(
             continue
         level_frame = frame.loc[keep].copy()
         level_frame["unit"] = [str(m) for m in mapped if m is not None]
-        levels[depth] = scoring.score(level_frame, instrument, min_n=wave.min_report_n)
+        # The level's own suppression also runs over the real tree: a flat list of a level's
+        # units would hide a sibling in another office to protect the overall figure.
+        levels[depth] = scoring.score(level_frame, instrument, min_n=wave.min_report_n, tree=tree)
 
     direct_responses: dict[int, int] = {}
     for u in unit_ids:
