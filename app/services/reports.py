@@ -528,10 +528,10 @@ def _percentile(values: np.ndarray, value: float, higher_is_better: bool) -> flo
 def _benchmark(values: np.ndarray, n_jurisdictions: int) -> Benchmark | None:
     if values.size < 2:
         return None
-    q = np.percentile(values, [10, 25, 50, 75, 90], method="linear")
-    return Benchmark(
-        *(float(x) for x in q), n_teams=int(values.size), n_jurisdictions=n_jurisdictions
+    p10, p25, p50, p75, p90 = (
+        float(x) for x in np.percentile(values, [10, 25, 50, 75, 90], method="linear")
     )
+    return Benchmark(p10, p25, p50, p75, p90, int(values.size), n_jurisdictions)
 
 
 def _previous(session: Session, results: WaveResults) -> WaveResults | None:
