@@ -512,3 +512,35 @@ def load_staged(folder: Path, staged_id: str) -> tuple[bytes, str]:
 def discard_staged(folder: Path, staged_id: str) -> None:
     if re.fullmatch(r"[A-Za-z0-9_-]{24}\.(csv|xlsx)", staged_id):
         (folder / staged_id).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class RosterSummary:
+    staff: int
+    units: int
+    inactive_staff: int
+
+
+def summary(session: Session, actor: User | None, jurisdiction_id: int) -> RosterSummary:
+    """Counts of the current roster (no names)."""
+    if actor is not None:
+        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's roster")
+    from sqlalchemy import func
+
+    staff, inactive = session.execute(
+        select(
+            func.count().filter(RosterEntry.active.is_(True)),
+            func.count().filter(RosterEntry.active.is_(False)),
+        ).where(RosterEntry.jurisdiction_id == jurisdiction_id)
+    ).one()
+    units = session.scalar(
+        select(func.count()).where(
+            OrgUnit.jurisdiction_id == jurisdiction_id, OrgUnit.active.is_(True), OrgUnit.path != ""
+        )
+    )
+    return RosterSummary(int(staff or 0), int(units or 0), int(inactive or 0))
+
+
+def staging_folder(instance_path: str | Path, jurisdiction_id: int) -> Path:
+    """Where uploads wait for confirmation (per jurisdiction; removed after import or cancel)."""
+    return Path(instance_path) / "roster-uploads" / str(jurisdiction_id)

@@ -161,6 +161,18 @@ def record_logout(session: Session, user: User) -> None:
     session.commit()
 
 
+def change_own_password(session: Session, user: User, current: str, new: str) -> User:
+    """Replace one's own password after checking the current one (failures count as sign-ins)."""
+    if not check_password_hash(user.password_hash, current):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = utcnow() + timedelta(minutes=LOCK_MINUTES)
+        audit.record(session, user, "user.password_failed", f"user {user.email}")
+        session.commit()
+        raise LoginFailed("the current password is wrong")
+    return set_password(session, user, user.id, new)
+
+
 def find_user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 

@@ -1,0 +1,57 @@
+"""Administration pages: jurisdictions, accounts, roster, waves, dashboards and the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app.extensions import login_manager
+from app.services.access import PermissionDenied
+from app.services.jurisdictions import NotFound
+
+bp = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+)
+
+
+@bp.before_request
+def _signed_in_only() -> ResponseReturnValue | None:
+    """Every admin page needs an account; what it may see is decided by the services."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()  # type: ignore[no-any-return]
+    return None
+
+
+@bp.errorhandler(PermissionDenied)
+def _forbidden(error: PermissionDenied) -> ResponseReturnValue:
+    return render_template("admin/error.html", title="Not allowed", message=str(error)), 403
+
+
+@bp.errorhandler(NotFound)
+def _not_found(error: NotFound) -> ResponseReturnValue:
+    return render_template("admin/error.html", title="Not found", message=str(error)), 404
+
+
+def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    message = "The upload is larger than 20 MB. Split the roster or remove unused columns."
+    return render_template("admin/error.html", title="File too large", message=message), 413
+
+
+def init_app(app: Flask) -> None:
+    from app import tasks
+
+    # create_app() means to cap requests at 20 MB, but Flask's default config holds the key with
+    # None, so its ``.get(..., 20 MB)`` keeps None; set the cap here until that is fixed.
+    if not app.config.get("MAX_CONTENT_LENGTH"):
+        app.config["MAX_CONTENT_LENGTH"] = 20 * 1024 * 1024
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    tasks.init_app(app)
+
+
+from app.admin import views  # noqa: E402,F401  (registers the routes on bp)
