@@ -14,6 +14,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from app.db import get_session
 from app.services import access, jurisdictions, roster, users, waves
@@ -60,9 +61,7 @@ def _jurisdiction_id(slug: str) -> int:
 # --- users ----------------------------------------------------------------------------------
 
 
-@click.group("users", help="Administrative accounts.")
-def users_group() -> None:
-    """Accounts."""
+users_group = AppGroup("users", help="Administrative accounts.")
 
 
 @users_group.command("create")
@@ -98,9 +97,7 @@ def users_create(
 # --- jurisdictions --------------------------------------------------------------------------
 
 
-@click.group("jurisdictions", help="Member jurisdictions.")
-def jurisdictions_group() -> None:
-    """Jurisdictions."""
+jurisdictions_group = AppGroup("jurisdictions", help="Member jurisdictions.")
 
 
 @jurisdictions_group.command("create")
@@ -122,9 +119,7 @@ def jurisdictions_list() -> None:
 # --- roster ---------------------------------------------------------------------------------
 
 
-@click.group("roster", help="Staff rosters.")
-def roster_group() -> None:
-    """Rosters."""
+roster_group = AppGroup("roster", help="Staff rosters.")
 
 
 @roster_group.command("import")
@@ -173,9 +168,7 @@ def roster_import(file: Path, slug: str, dry_run: bool) -> None:
 # --- waves ----------------------------------------------------------------------------------
 
 
-@click.group("waves", help="Annual survey waves.")
-def waves_group() -> None:
-    """Waves."""
+waves_group = AppGroup("waves", help="Annual survey waves.")
 
 
 @waves_group.command("create")
@@ -306,6 +299,7 @@ def waves_retry(wave_id: int) -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--workers", default=1, show_default=True, type=int)
 def worker(workers: int) -> None:
     """Run the background job consumer (emails, wave closing) until interrupted."""
