@@ -1,0 +1,91 @@
+"""Time team report PDFs: median per report in one process, 500 with two workers, and the floor.
+
+The floor is WeasyPrint turning a one-page plain document into a tagged PDF in the same run:
+it shows what the machine gives at that moment, since other work may be loading it.
+Run: ``python benchmarks/reports.py [--count 500] [--single 60] [--workers 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from weasyprint import HTML
+
+from app.reporting import render_pdf
+from app.reporting.context import ReportContext
+from app.reporting.sample import sample_team_context
+
+PLAIN = (
+    '<html lang="en"><head><title>Floor</title></head>'
+    '<body style="font-family: DejaVu Sans"><h1>One page</h1><p>Plain text.</p></body></html>'
+)
+
+
+def varied_context(seed: int) -> ReportContext:
+    """Team contexts that differ in names, numbers, paper size and national benchmarks."""
+    return sample_team_context(
+        seed, page_size="Letter" if seed % 3 == 0 else "A4", national_published=seed % 7 != 0
+    )
+
+
+def render_one(seed: int) -> int:
+    return len(render_pdf(varied_context(seed)))
+
+
+def _warm() -> None:
+    render_one(0)
+
+
+def median_seconds(work: list[int]) -> float:
+    times = []
+    for seed in work:
+        start = time.perf_counter()
+        render_one(seed)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def floor_seconds(runs: int = 20) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        HTML(string=PLAIN).write_pdf(pdf_variant="pdf/ua-1")
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=500, help="reports in the parallel run")
+    parser.add_argument("--single", type=int, default=60, help="reports timed one by one")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    print(f"machine: {os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.2f}")
+    _warm()
+    HTML(string=PLAIN).write_pdf(pdf_variant="pdf/ua-1")
+    floor = floor_seconds()
+    print(f"floor (one-page plain document, median of 20): {floor:.3f} s")
+    single = median_seconds(list(range(1, args.single + 1)))
+    print(f"team report, single process, median of {args.single}: {single:.3f} s  (target ≤ 0.5 s)")
+
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.workers, initializer=_warm) as pool:
+        sizes = list(pool.map(render_one, range(args.count), chunksize=8))
+    total = time.perf_counter() - start
+    print(
+        f"{args.count} team reports with {args.workers} workers: {total:.1f} s total "
+        f"({total / args.count:.3f} s per report; mean PDF {statistics.mean(sizes) / 1024:.0f} KiB)"
+        f"  (target ≤ 120 s)"
+    )
+    print(f"floor again after the run: {floor_seconds():.3f} s")
+    print(f"load average after: {os.getloadavg()[0]:.2f} (other work on this machine inflates all")
+    print("figures; compare the report times with the floor measured in the same run)")
+
+
+if __name__ == "__main__":
+    main()
