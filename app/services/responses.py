@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 import surveys
 from app.models import DailyCount, Invitation, PendingResponse, Response, Wave, WaveStatus
+from app.models import Instrument as InstrumentRow
 from app.models.base import random_uuid, utcnow
 from app.services import drafts
 from app.services.instruments import definition_of
@@ -118,24 +119,39 @@ def get_participation(
     if not looks_like_token(token):
         raise InvalidToken
     row = session.execute(
-        select(Invitation.completed, Invitation.language, Wave)
+        select(Invitation.completed, Invitation.language, Wave, InstrumentRow.checksum)
         .join(Wave, Invitation.wave_id == Wave.id)
+        .join(InstrumentRow, Wave.instrument_id == InstrumentRow.id)
         .where(Invitation.token_hash == hash_token(token))
     ).one_or_none()
     if row is None:
         raise InvalidToken
-    completed, language, wave = row
+    completed, language, wave, checksum = row
     if not _is_open(wave, now or utcnow()):
         raise _closed(wave)
     if completed:
         raise AlreadySubmitted
     return Participation(
         wave_id=wave.id,
-        instrument=definition_of(wave.instrument),
+        instrument=_instrument(session, wave.instrument_id, checksum),
         language=language,
         closes_at=wave.closes_at,
         timezone=wave.timezone,
     )
+
+
+_INSTRUMENTS: dict[tuple[int, str], surveys.Instrument] = {}
+
+
+def _instrument(session: Session, instrument_id: int, checksum: str) -> surveys.Instrument:
+    """The parsed instrument; its (large) definition is read only once per process."""
+    parsed = _INSTRUMENTS.get((instrument_id, checksum))
+    if parsed is None:
+        row = session.get(InstrumentRow, instrument_id)
+        if row is None:  # pragma: no cover - a wave's instrument is a foreign key
+            raise InvalidToken
+        parsed = _INSTRUMENTS[(instrument_id, checksum)] = definition_of(row)
+    return parsed
 
 
 def find_progress(session: Session, token: str) -> drafts.DraftState | None:
@@ -229,17 +245,18 @@ def submit_response(
         # FOR SHARE on the wave: closing the wave (an UPDATE of its row) waits for submits in
         # flight, so the final flush of the pool sees every one of them.
         row = session.execute(
-            select(Invitation.unit_id, Invitation.completed, Wave)
+            select(Invitation.unit_id, Wave, InstrumentRow.checksum)
             .join(Wave, Invitation.wave_id == Wave.id)
+            .join(InstrumentRow, Wave.instrument_id == InstrumentRow.id)
             .where(Invitation.token_hash == token_hash)
             .with_for_update(read=True, of=Wave)
         ).one_or_none()
         if row is None:
             raise InvalidToken
-        unit_id, _completed, wave = row
+        unit_id, wave, checksum = row
         if not _is_open(wave, now):
             raise _closed(wave)
-        check_answers(definition_of(wave.instrument), answers)
+        check_answers(_instrument(session, wave.instrument_id, checksum), answers)
         flipped = cast(
             "CursorResult[Any]",
             session.execute(

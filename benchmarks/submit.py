@@ -1,0 +1,450 @@
+"""Benchmark: survey submissions per second through gunicorn (shipped config, 4 workers).
+
+For SQLite and then PostgreSQL on loopback: 2,000 invitations; 32 concurrent clients, each
+walking a survey like a browser without JavaScript (GET the link → GET a page for the CSRF token →
+POST each of the 8 sections → POST the submit). Prints completed submissions per second, p50/p99
+latency of the submit POST, and the same gunicorn's figure for a bare Flask "hello" route (the
+framework's ceiling). Ends by checking that not one answer was lost or duplicated.
+
+    .venv/bin/python benchmarks/submit.py [--invitations 2000] [--clients 32]
+                                          [--backends sqlite,postgresql]
+
+PostgreSQL: BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres) must reach a
+server where a throwaway database can be created; the leg is skipped, saying so, if it cannot.
+The machine's other load (other engineers' test suites) changes the figures: they are printed
+with the core count and load average so a reader can judge them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask import Flask  # noqa: E402
+
+#: The bare route gunicorn serves for the ceiling figure (``submit:hello_app``).
+hello_app = Flask("hello")
+
+
+@hello_app.get("/hello")
+def _hello() -> str:
+    return "hello"
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict[str, str], log: Path) -> Iterator[str]:
+    port = _free_port()
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "--workers",
+        "4",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--pythonpath",
+        f"{ROOT},{ROOT / 'benchmarks'}",
+        app_spec,
+    ]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import requests
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(base + "/privacy", timeout=10)
+                break
+            except requests.RequestException:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start; see {log}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def answers_for(index: int, item_keys: tuple[str, ...]) -> dict[str, int]:
+    digits, rest = {}, index
+    for key in item_keys:
+        digits[key] = rest % 5 + 1
+        rest //= 5
+    return digits
+
+
+def decode(answers: dict[str, int], item_keys: tuple[str, ...]) -> int:
+    index = 0
+    for key in reversed(item_keys):
+        index = index * 5 + (answers[key] - 1)
+    return index
+
+
+def seed(url: str, secret: str, invitations: int) -> tuple[int, list[str]]:
+    """Migrate and seed one jurisdiction with teams of 50 and an open wave; return the tokens."""
+    from sqlalchemy import insert
+    from sqlalchemy.orm import Session
+
+    import surveys
+    from app.db import make_engine
+    from app.migrate import upgrade
+    from app.models import Invitation, Jurisdiction, OrgUnit, UnitKind, Wave, WaveStatus
+    from app.services.instruments import ensure_instrument
+    from app.services.tokens import derive_token, hash_token, new_nonce
+
+    engine = make_engine(url)
+    upgrade(engine)
+    tokens: list[str] = []
+    with Session(engine) as session:
+        instrument = ensure_instrument(session, surveys.load_default())
+        jurisdiction = Jurisdiction(name="Bench County", slug=f"bench-{uuid.uuid4().hex[:8]}")
+        session.add(jurisdiction)
+        session.flush()
+        root = OrgUnit(
+            jurisdiction_id=jurisdiction.id, name="Agency", path="", kind=UnitKind.AGENCY
+        )
+        session.add(root)
+        session.flush()
+        teams = []
+        for index in range((invitations + 49) // 50):
+            team = OrgUnit(
+                jurisdiction_id=jurisdiction.id,
+                parent_id=root.id,
+                name=f"Team {index}",
+                path=f"Team {index}",
+                kind=UnitKind.TEAM,
+            )
+            session.add(team)
+            teams.append(team)
+        now = datetime.now(UTC)
+        wave = Wave(
+            jurisdiction_id=jurisdiction.id,
+            instrument_id=instrument.id,
+            year=now.year,
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=30),
+            status=WaveStatus.OPEN,
+        )
+        session.add(wave)
+        session.flush()
+        rows = []
+        for index in range(invitations):
+            nonce = new_nonce()
+            token = derive_token(secret, nonce)
+            tokens.append(token)
+            rows.append(
+                {
+                    "wave_id": wave.id,
+                    "unit_id": teams[index // 50].id,
+                    "email": f"person{index}@example.org",
+                    "token_hash": hash_token(token),
+                    "token_nonce": nonce,
+                }
+            )
+        session.execute(insert(Invitation), rows)
+        session.commit()
+        wave_id = wave.id
+    engine.dispose()
+    return wave_id, tokens
+
+
+def _walk(base: str, token: str, index: int, item_keys: tuple[str, ...], pages: list[list[str]]):
+    """One person's survey; returns (submit latency in seconds, final status)."""
+    import requests
+
+    answers = answers_for(index, item_keys)
+    with requests.Session() as browser:
+        first = browser.get(f"{base}/s/{token}", allow_redirects=False, timeout=60)
+        if first.status_code != 302:
+            return None, first.status_code
+        csrf_match = _CSRF.search(browser.get(f"{base}/s/page/1", timeout=60).text)
+        if csrf_match is None:
+            return None, -1
+        csrf = csrf_match.group(1)
+        for number, keys in enumerate(pages, start=1):
+            data = {key: str(answers[key]) for key in keys}
+            saved = browser.post(
+                f"{base}/s/page/{number}",
+                data={**data, "csrf_token": csrf, "nav": "next"},
+                allow_redirects=False,
+                timeout=60,
+            )
+            if saved.status_code != 303:
+                return None, saved.status_code
+        started = time.perf_counter()
+        submitted = browser.post(
+            f"{base}/s/page/{len(pages) + 1}",
+            data={"csrf_token": csrf, "nav": "submit", "comment": f"bench {index}"},
+            allow_redirects=False,
+            timeout=60,
+        )
+        return time.perf_counter() - started, submitted.status_code
+
+
+def _client_process(
+    base: str, jobs: list[tuple[int, str]], threads: int, item_keys: tuple[str, ...], pages: Any
+) -> list[tuple[float | None, int]]:
+    """A process of ``threads`` clients (processes keep the load generator off one GIL)."""
+    results: list[tuple[float | None, int]] = []
+    lock = threading.Lock()
+    queue = list(jobs)
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                index, token = queue.pop()
+            outcome = _walk(base, token, index, item_keys, pages)
+            with lock:
+                results.append(outcome)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return results
+
+
+def _hello_process(base: str, threads: int, seconds: float) -> int:
+    import requests
+
+    count = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker() -> None:
+        done = 0
+        with requests.Session() as browser:
+            while time.monotonic() < stop:
+                if browser.get(f"{base}/hello", timeout=30).status_code == 200:
+                    done += 1
+        with lock:
+            count[0] += done
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return count[0]
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) -> bool:
+    import surveys
+
+    instrument = surveys.load_default()
+    item_keys = instrument.item_keys
+    pages = [list(scale.item_keys) for scale in instrument.scales]
+    secret = secrets.token_urlsafe(48)
+    wave_id, tokens = seed(url, secret, args.invitations)
+    instance = workdir / f"instance-{name}"
+    instance.mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": secret,
+        # development: the cookies are not marked Secure, so plain-HTTP clients keep sessions.
+        "APP_ENV": "development",
+        "INSTANCE_PATH": str(instance),
+        "GUNICORN_LOGLEVEL": "warning",
+    }
+    log = workdir / f"gunicorn-{name}.log"
+    processes = max(1, min(args.clients, args.client_processes))
+    per_process = args.clients // processes
+    jobs = list(enumerate(tokens))
+    shares = [jobs[i::processes] for i in range(processes)]
+    with gunicorn("wsgi:app", env, log) as base:
+        started = time.perf_counter()
+        with multiprocessing.get_context("spawn").Pool(processes) as pool:
+            parts = pool.starmap(
+                _client_process, [(base, share, per_process, item_keys, pages) for share in shares]
+            )
+        elapsed = time.perf_counter() - started
+    with gunicorn("submit:hello_app", env, log) as base:
+        with multiprocessing.get_context("spawn").Pool(processes) as pool:
+            hello = sum(
+                pool.starmap(_hello_process, [(base, per_process, args.hello_seconds)] * processes)
+            )
+        hello_rps = hello / args.hello_seconds
+    outcomes = [outcome for part in parts for outcome in part]
+    latencies = [latency for latency, status in outcomes if status == 303 and latency is not None]
+    failures = [status for latency, status in outcomes if status != 303]
+    requests_per_submission = 2 + len(pages) + 1
+    print(f"-- {name}: {args.invitations} invitations, {args.clients} clients, gunicorn 4 workers")
+    print(f"   completed submissions: {len(latencies)} in {elapsed:.1f} s")
+    print(f"   submissions per second: {len(latencies) / elapsed:.1f}")
+    print(
+        f"   submit POST latency: p50 {_percentile(latencies, 0.5) * 1000:.0f} ms, "
+        f"p99 {_percentile(latencies, 0.99) * 1000:.0f} ms, "
+        f"mean {statistics.mean(latencies) * 1000:.0f} ms"
+        if latencies
+        else "   submit POST latency: no completed submission"
+    )
+    print(
+        f"   all requests: {len(latencies) * requests_per_submission / elapsed:.0f} req/s "
+        f"({requests_per_submission} requests per submission)"
+    )
+    print(
+        f"   bare Flask 'hello' on the same gunicorn: {hello_rps:.0f} req/s "
+        f"(= {hello_rps / requests_per_submission:.0f} submissions/s if a submission cost no more "
+        "than hello)"
+    )
+    if failures:
+        print(f"   failed walks: {len(failures)} (statuses {sorted(set(failures))})")
+    return _check(url, secret, wave_id, tokens, item_keys, len(latencies), log)
+
+
+def _check(
+    url: str,
+    secret: str,
+    wave_id: int,
+    tokens: list[str],
+    item_keys: tuple[str, ...],
+    completed: int,
+    log: Path,
+) -> bool:
+    """Not one answer lost or duplicated; no token in gunicorn's log."""
+    from collections import Counter
+
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from app.db import make_engine
+    from app.models import DailyCount, Invitation, PendingResponse, Response
+    from app.services.responses import move_pool
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        move_pool(session, wave_id, flush_all=True, secret_key=secret)
+        stored = Counter(
+            decode(answers, item_keys)
+            for answers in session.scalars(
+                select(Response.answers).where(Response.wave_id == wave_id)
+            )
+        )
+        flipped = session.scalar(
+            select(func.count()).where(Invitation.wave_id == wave_id, Invitation.completed)
+        )
+        counted = session.scalar(
+            select(func.coalesce(func.sum(DailyCount.submissions), 0)).where(
+                DailyCount.wave_id == wave_id
+            )
+        )
+        pooled = session.scalar(select(func.count()).select_from(PendingResponse))
+    engine.dispose()
+    duplicated = sum(1 for count in stored.values() if count > 1)
+    log_text = log.read_text(errors="replace")
+    leaked = sum(1 for token in tokens if token in log_text)
+    ok = (
+        duplicated == 0
+        and sum(stored.values()) == completed == flipped == counted
+        and set(stored) <= set(range(len(tokens)))
+        and pooled == 0
+        and leaked == 0
+    )
+    print(
+        f"   check: {sum(stored.values())} responses, {flipped} completed invitations, "
+        f"{counted} counted, {duplicated} duplicated, {pooled} left in the pool, "
+        f"{leaked} tokens in gunicorn's log -> {'OK' if ok else 'FAILED'}"
+    )
+    return ok
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str | None]:
+    from sqlalchemy import create_engine, text
+
+    name = f"bench_submit_{os.getpid()}_{secrets.token_hex(3)}"
+    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # reported, then the leg is skipped
+        print(f"-- postgresql: skipped ({type(error).__name__}: cannot create a database)")
+        yield None
+        return
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--invitations", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--client-processes", type=int, default=4)
+    parser.add_argument("--hello-seconds", type=float, default=10.0)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    load = os.getloadavg()
+    print(
+        f"submit benchmark on {os.cpu_count()} cores, load average {load[0]:.1f} before start; "
+        "clients run on the same machine as the server, and other processes may load it too"
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="bench-submit-"))
+    ok = True
+    try:
+        for backend in args.backends.split(","):
+            if backend == "sqlite":
+                ok &= run_backend("sqlite", f"sqlite:///{workdir / 'bench.sqlite3'}", args, workdir)
+            elif backend == "postgresql":
+                admin_url = os.environ.get(
+                    "BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+                )
+                with postgres_database(admin_url) as url:
+                    if url is not None:
+                        ok &= run_backend("postgresql", url, args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("targets: >= 150 submissions/s on PostgreSQL, submit p99 <= 300 ms")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
