@@ -15,7 +15,8 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
-from weasyprint import HTML
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from app.reporting import charts, strings
@@ -104,29 +105,47 @@ class ReportRenderer:
         )
         self.environment.globals.update(charts=charts, asset_url=asset_url, MISSING=fmt.MISSING)
         self.assets_dir = assets_dir
+        # Parsed once per process and reused: fonts and the stylesheet are the same every time.
+        self._fonts = FontConfiguration()
+        self._stylesheet: CSS | None = None
+
+    def _stylesheets(self, fetcher: AssetFetcher) -> list[CSS]:
+        if self._stylesheet is None:
+            self._stylesheet = CSS(
+                url=asset_url("report.css"), url_fetcher=fetcher, font_config=self._fonts
+            )
+        return [self._stylesheet]
 
     def render_html(self, ctx: ReportContext) -> str:
-        """The report as an HTML document (what WeasyPrint lays out)."""
+        """The report as a standalone HTML document (links the stylesheet; for previews)."""
+        return self._html(ctx, link_stylesheet=True)
+
+    def _html(self, ctx: ReportContext, *, link_stylesheet: bool) -> str:
         try:
             t = strings.strings_for(ctx.language)
         except KeyError:
             raise ReportRenderError(f"no report wording in language {ctx.language!r}") from None
         try:
             template = self.environment.get_template(f"{ctx.kind}.html")
-            return template.render(ctx=ctx, t=t, **_helpers(ctx, t))
+            return template.render(
+                ctx=ctx, t=t, link_stylesheet=link_stylesheet, **_helpers(ctx, t)
+            )
         except jinja2.TemplateError as error:
             where = getattr(error, "filename", None) or getattr(error, "name", None) or "template"
             raise ReportRenderError(f"{where}: {error.message or error!r}") from error
 
     def render_pdf(self, ctx: ReportContext) -> bytes:
         """The report as a tagged PDF (PDF/UA-1) with language, title and author set."""
-        html = self.render_html(ctx)
+        html = self._html(ctx, link_stylesheet=False)
         collector = _ErrorCollector()
         logger = logging.getLogger("weasyprint")
         logger.addHandler(collector)
         try:
-            document = HTML(string=html, url_fetcher=AssetFetcher(self.assets_dir)).render(
-                pdf_variant="pdf/ua-1"
+            fetcher = AssetFetcher(self.assets_dir)
+            document = HTML(string=html, url_fetcher=fetcher).render(
+                stylesheets=self._stylesheets(fetcher),
+                font_config=self._fonts,
+                pdf_variant="pdf/ua-1",
             )
             pdf = document.write_pdf(pdf_variant="pdf/ua-1")
         except FatalURLFetchingError as error:
