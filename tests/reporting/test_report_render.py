@@ -183,3 +183,14 @@ def test_template_fingerprint_changes_with_any_file(tmp_path: Path) -> None:
     assert fingerprint([two, one]) == before
     two.write_text("p { color: red }")
     assert fingerprint([one, two]) != before
+
+
+def test_text_in_another_font_than_dejavu_sans_raises(tmp_path: Path) -> None:
+    # What a machine without DejaVu Sans produces: fontconfig silently substitutes a face.
+    renderer = _renderer_with(
+        tmp_path,
+        '<html lang="en"><head><title>x</title></head><body style="font-family: serif">x</body>'
+        "</html>",
+    )
+    with pytest.raises(ReportRenderError, match="fell back"):
+        renderer.render_pdf(sample_team_context())
