@@ -117,8 +117,16 @@ def claim(session: Session, invitation_id: int, now: datetime) -> Claim | None:
     )
 
 
-def record(session: Session, claimed: Claim, result: mail.SendResult, now: datetime) -> None:
-    """Step 3: store the outcome of a claimed send, committed."""
+def record(
+    session: Session,
+    claimed: Claim,
+    result: mail.SendResult,
+    now: datetime,
+    *,
+    commit: bool = True,
+) -> None:
+    """Step 3: store the outcome of a claimed send (``commit=False``: the next claim commits it
+    together with itself, before anything else is sent — one commit per message)."""
     values: dict[str, object]
     outcome = result.outcome
     if outcome == mail.Outcome.SENT:
@@ -166,7 +174,8 @@ def record(session: Session, claimed: Claim, result: mail.SendResult, now: datet
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    session.commit()
+    if commit:
+        session.commit()
 
 
 def _attempts(session: Session, claimed: Claim) -> int:
@@ -223,10 +232,12 @@ def deliver(
                 mail_from,
             )
             result = connection.send(message)
-            record(session, claimed, result, clock())
+            # Committed by the next claim (same transaction) or just below.
+            record(session, claimed, result, clock(), commit=False)
             _count(report, result)
             if result.outcome == mail.Outcome.UNREACHABLE:
                 break
+        session.commit()
     return report
 
 
