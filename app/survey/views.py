@@ -70,21 +70,13 @@ def _survey_words() -> dict[str, Any]:
         return TEXT[language][key].format(**values)
 
     def switch_url() -> str:
-        args = dict(request.view_args or {})
-        endpoint = request.endpoint or "survey.resume"
-        if request.method != "GET" or endpoint == "survey.arrive":
-            endpoint, args = (
-                ("survey.privacy", {})
-                if endpoint == "survey.privacy"
-                else (
-                    "survey.resume",
-                    {},
-                )
-            )
-        try:
-            return url_for(endpoint, **args, lang=other)
-        except Exception:  # an endpoint that needs arguments it no longer has
-            return url_for("survey.resume", lang=other)
+        # The same page in the other language; never the link itself (/s/<token>).
+        endpoint, args = request.endpoint, dict(request.view_args or {})
+        if endpoint == "survey.save_page":
+            endpoint = "survey.page"
+        elif endpoint not in {"survey.page", "survey.resume", "survey.thanks", "survey.privacy"}:
+            endpoint, args = "survey.resume", {}
+        return url_for(endpoint, **args, lang=other)
 
     return {
         "t": t,

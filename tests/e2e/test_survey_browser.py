@@ -134,6 +134,7 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling_and_has_large_targets(
     page.goto(f"{site.base}/s/{token}")
     assert page.evaluate("document.documentElement.lang") == language  # the browser's language
     page.tap("a.button-primary")
+    page.wait_for_url("**/s/page/1")
     for number in range(1, PAGES):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"section {number} scrolls sideways ({width}px)"
