@@ -333,7 +333,7 @@ def score(
     if not exclude_straightlining and n_straight:
         warnings.append(f"{n_straight} straight-lining respondents are included (not excluded)")
 
-    y = x.copy()
+    y = x.copy(order="K")
     for j, item in enumerate(instrument.items):
         if item.reverse:
             points = instrument.scale_of(item.key).response_scale.points
@@ -411,7 +411,8 @@ def _validated_matrix(
         raise ResponseError("the unit is missing", row=int(np.argmax(absent)), column=unit)
     unit_values = labels.astype(str).to_numpy(dtype=object)
 
-    x = np.empty((len(responses), len(instrument.item_keys)), dtype=np.float64)
+    # Column-major: every later step works on one item (column) at a time.
+    x = np.empty((len(responses), len(instrument.item_keys)), dtype=np.float64, order="F")
     for j, item in enumerate(instrument.items):
         points = instrument.scale_of(item.key).response_scale.points
         x[:, j] = _answers(responses[item.key], item.key, points)
@@ -635,13 +636,6 @@ def _scale_result(
     elif sd is None:
         warnings.append(f"scale {key}: sd undefined with one respondent")
 
-    agreement_icc = icc(values, g)
-    icc1, icc2 = _finite(agreement_icc.icc1), _finite(agreement_icc.icc2)
-    if mean is None:
-        icc1 = icc2 = None
-    elif icc1 is None or icc2 is None:
-        warnings.append(f"scale {key}: ICC undefined (needs 2+ units and within-unit variation)")
-
     n_unit = np.bincount(g, minlength=n_units)
     hidden_mask, hidden = units.hide(n_unit, min_n)
     shown = ~hidden_mask
@@ -651,6 +645,20 @@ def _scale_result(
         dev = values - unit_mean[g]
         unit_var = np.bincount(g, weights=dev * dev, minlength=n_units) / (n_unit - 1)
         half = _t975(n_unit - 1) * np.sqrt(unit_var / n_unit)
+
+    agreement_icc = icc(values, g)
+    icc1, icc2 = _finite(agreement_icc.icc1), _finite(agreement_icc.icc2)
+    if mean is None:
+        icc1 = icc2 = None
+    elif icc2 is not None and _means_all_equal(values, unit_mean[g]):
+        # MSB is zero up to rounding: ICC(2) = (MSB - MSW) / MSB would be a huge arbitrary
+        # number (R prints it); ICC(1) tends to -1 / (k - 1) and stays.
+        icc2 = None
+        warnings.append(f"scale {key}: ICC(2) undefined (every unit has the same mean score)")
+    if mean is not None and icc1 is None:
+        warnings.append(f"scale {key}: ICC(1) undefined (needs 2+ units and variation)")
+    if mean is not None and agreement_icc.icc2 is None:
+        warnings.append(f"scale {key}: ICC(2) undefined (needs 2+ units and variation)")
 
     rwg = _unit_rwg(y, codes, shown, scale)
     undefined_rwg = [
@@ -699,6 +707,14 @@ def _scale_result(
         units=UnitResults(units.names, units.index, columns, _unit_scale),
         hidden=hidden,
     )
+
+
+def _means_all_equal(values: FloatArray, own_unit_mean: FloatArray) -> bool:
+    """Whether the between-unit sum of squares vanishes relative to the total (1e-12)."""
+    centre = values.mean()
+    between = float(((own_unit_mean - centre) ** 2).sum())
+    total = float(((values - centre) ** 2).sum())
+    return between <= 1e-12 * total
 
 
 def _mean_over_answered(pct: FloatArray) -> FloatArray:

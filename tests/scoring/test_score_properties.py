@@ -204,3 +204,23 @@ def test_percentile_ties_share_a_mid_rank() -> None:
     frame.loc[frame.index % 5 == 0, "a2"] = 1.0  # the same change in every unit
     result = scoring.score(frame, INSTRUMENT)
     assert [result.scales["alpha_scale"].units[u].percentile for u in "xyz"] == [50.0] * 3
+
+
+def test_equal_unit_means_give_no_icc2_instead_of_a_huge_number() -> None:
+    # The three units hold the same five answer patterns in another order: equal unit means,
+    # so MSB is 0 only up to rounding and ICC(2) = (MSB - MSW) / MSB comes out near -3e29.
+    # ICC(1) is -1 / (k - 1) = -0.25, as R's ICC1 gives.
+    patterns = [[4, 3, 2], [1, 2, 3], [5, 1, 1], [2, 1, 5], [5, 3, 1]]
+    orders = {"a": [0, 1, 2, 3, 4], "b": [0, 4, 2, 3, 1], "c": [4, 0, 3, 1, 2]}
+    rows = []
+    for unit, order in orders.items():
+        for i in order:
+            c1, c2, c3 = patterns[i]
+            rows.append({"unit": unit, **dict.fromkeys(KEYS), "c1": c1, "c2": c2, "c3": c3})
+    result = scoring.score(pd.DataFrame(rows, columns=["unit", *KEYS]), INSTRUMENT, min_n=3)
+    gamma = result.scales["gamma_scale"]
+    assert gamma.icc2 is None
+    assert gamma.icc1 == pytest.approx(-0.25, abs=1e-9)
+    assert "scale gamma_scale: ICC(2) undefined (every unit has the same mean score)" in (
+        result.warnings
+    )
