@@ -39,7 +39,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=app.config["APP_ENV"] == "production"
         and not app.config.get("TESTING"),
-        MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH", 20 * 1024 * 1024),
+        # Flask's own default is None (no cap); uploads (rosters) are refused above 20 MB.
+        MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024,
     )
     database = db.init_app(app, engine)
     if not app.config.get("TESTING"):

@@ -142,7 +142,7 @@ SETTINGS: tuple[Setting, ...] = (
         _choice("outbox", "smtp"),
     ),
     Setting("MAIL_FROM", "survey@localhost", "Sender address of invitations and reminders."),
-    Setting("SMTP_HOST", "localhost", "SMTP server (with MAIL_BACKEND=smtp)."),
+    Setting("SMTP_HOST", None, "SMTP server host; required with MAIL_BACKEND=smtp."),
     Setting("SMTP_PORT", "587", "SMTP port.", _int_at_least(1)),
     Setting("SMTP_STARTTLS", "true", "Use STARTTLS.", _bool),
     Setting("SMTP_USERNAME", None, "SMTP login (optional)."),
@@ -198,11 +198,7 @@ def load(
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'survey.sqlite3'}"
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _instance_secret_key(instance_path, create=allow_generated_key)
-    if (
-        config["MAIL_BACKEND"] == "smtp"
-        and not environ.get("SMTP_HOST")
-        and "SMTP_HOST" not in overrides
-    ):
+    if config["MAIL_BACKEND"] == "smtp" and not config["SMTP_HOST"]:
         raise ConfigError(
             "SMTP_HOST: required when MAIL_BACKEND=smtp (the SMTP server's host name)"
         )

@@ -111,3 +111,12 @@ def test_db_upgrade_command_migrates_a_new_sqlite_file(tmp_path: Path) -> None:
 def test_readme_configuration_table_lists_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     assert config.env_table() in readme
+
+
+def test_smtp_backend_needs_a_host(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^SMTP_HOST: required when MAIL_BACKEND=smtp"):
+        config.load({"SECRET_KEY": KEY, "MAIL_BACKEND": "smtp"}, tmp_path)
+    settings = config.load(
+        {"SECRET_KEY": KEY, "MAIL_BACKEND": "smtp"}, tmp_path, overrides={"SMTP_HOST": "127.0.0.1"}
+    )
+    assert settings["SMTP_HOST"] == "127.0.0.1"
