@@ -194,3 +194,12 @@ def test_text_in_another_font_than_dejavu_sans_raises(tmp_path: Path) -> None:
     )
     with pytest.raises(ReportRenderError, match="fell back"):
         renderer.render_pdf(sample_team_context())
+
+
+def test_comments_are_printed_only_when_the_context_carries_them() -> None:
+    ctx = replace(sample_team_context(1), comments=(), comment_question=None)
+    assert "In their own words" not in render_html(ctx)
+    with_comments = replace(ctx, comments=("More backup on <night> visits & weekends.",))
+    html = render_html(with_comments)
+    assert "In their own words" in html
+    assert "More backup on &lt;night&gt; visits &amp; weekends." in html
