@@ -8,6 +8,9 @@ PG_PORT ?= 5432
 PG_USER ?= postgres
 PG_TEST_DB ?= survey_test_$(shell echo $$$$)
 
+AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
+AXE_VERSION := 4.14.1
+
 .PHONY: demo test bench lint typecheck test-sqlite test-postgres system-deps clean
 
 $(STAMP): pyproject.toml
@@ -23,6 +26,10 @@ demo: $(STAMP)
 system-deps:
 	@bash scripts/system-deps.sh
 
+# axe-core (accessibility rules) for the browser tests, from the npm registry.
+$(AXE):
+	npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/node axe-core@$(AXE_VERSION)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -30,13 +37,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict surveys scoring
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(AXE)
 	@bash scripts/with-postgres.sh $(BIN)/python -m pytest
 
-test: $(STAMP) system-deps lint typecheck test-sqlite test-postgres
+test: $(STAMP) system-deps $(AXE) lint typecheck test-sqlite test-postgres
 
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -1,7 +1,8 @@
 """Browser tests: the app on a live Werkzeug server over a fresh SQLite file, in headless Chromium.
 
 Chromium is Debian's (/usr/bin/chromium, `make system-deps`); Playwright only drives it, so no
-browser is ever downloaded. axe-core is vendored in tests/e2e/vendor (MPL-2.0, unmodified).
+browser is ever downloaded. axe-core comes from the npm registry (`make test` puts it in
+.venv/node).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+#: axe-core from the npm registry, installed by `make test` (Makefile target `axe`), not vendored.
+AXE = Path(__file__).resolve().parents[2] / ".venv/node/node_modules/axe-core/axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 needs_chromium = pytest.mark.skipif(
