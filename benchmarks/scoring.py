@@ -9,7 +9,8 @@ Prints, for one generated wave (latent factor model, fixed seed, default instrum
 * (a) the floor: ``pandas.read_csv`` plus one groupby-mean per scale;
 * (b) a straightforward per-unit ``groupby.apply`` of the unit statistics (n, mean, t interval,
   item and scale % positive / neutral / negative, rwg(j));
-* ``python -m scoring score`` on the CSV as a whole process vs a process doing only (a).
+* ``python -m scoring score`` on the CSV as a whole process (also with ``--item-units``) vs a
+  process doing only (a).
 
 Targets on the 2-core reference machine: score ≤ 3 s; CLI ≤ 3 × (a) process; ≥ 30 × faster than (b).
 """
@@ -203,8 +204,11 @@ def main() -> None:
             "[f.groupby('unit')[list(s.item_keys)].mean() for s in i.scales]",
             str(csv), str(surveys.DEFAULT_INSTRUMENT_PATH),
         ]  # fmt: skip
-        t_cli, t_floor_proc = process_times([cli, floor_cmd], args.repeat)
+        t_cli, t_cli_items, t_floor_proc = process_times(
+            [cli, [*cli, "--item-units"], floor_cmd], args.repeat
+        )
         print(f"process: python -m scoring score (JSON out):   {t_cli:7.3f} s")
+        print(f"process: the same with --item-units:           {t_cli_items:7.3f} s")
         print(f"process: (a) only:                             {t_floor_proc:7.3f} s "
               f"→ CLI is {t_cli / t_floor_proc:.2f}× the floor process")  # fmt: skip
         print(

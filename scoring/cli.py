@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="keep respondents who gave one answer to every item",
     )
+    p.add_argument(
+        "--item-units",
+        action="store_true",
+        help="also give every item's percentages per unit (JSON: a units map under each item)",
+    )
     p.add_argument("--format", choices=["json", "csv"], default="json")
     p.add_argument("--out", type=Path, help="write here instead of standard output")
     return parser
@@ -82,7 +87,7 @@ def _score(args: argparse.Namespace) -> int:
         if exc.column is not None:
             where.append(f"column {exc.column!r}")
         raise _InputError(", ".join(where) + ": " + exc.problem) from None
-    data = result.to_dict()
+    data = result.to_dict(item_units=args.item_units)
     if args.format == "json":
         # Compact: indent= would switch json to its pure-Python encoder (5x slower nationally).
         text = json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":")) + "\n"
@@ -135,7 +140,7 @@ _CSV_COLUMNS = [
 
 
 def _to_csv(data: dict[str, Any]) -> str:
-    """A long table: one row per scale, scale × unit, item and item × unit."""
+    """A long table: one row per scale, scale × unit, item (and item × unit if asked)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -156,7 +161,7 @@ def _csv_rows(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
                    "percentile": u["percentile"]}  # fmt: skip
     for key, i in data["items"].items():
         yield {"level": "item", "item": key, "n": i["n"], **_pcts(i)}
-        for unit, u in i["units"].items():
+        for unit, u in i.get("units", {}).items():
             yield {"level": "item_unit", "item": key, "unit": unit, "n": u["n"],
                    "suppressed": u["suppressed"], **_pcts(u)}  # fmt: skip
 

@@ -187,8 +187,12 @@ class WaveScores:
     respondent_scores: pd.DataFrame
     warnings: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (no NaN: undefined values are ``None``)."""
+    def to_dict(self, *, item_units: bool = True) -> dict[str, Any]:
+        """Plain JSON-ready data (no NaN: undefined values are ``None``).
+
+        ``item_units`` adds a ``"units"`` map under each item (item bars per unit, suppressed
+        units null): an extension of the CLI's JSON, which leaves it out unless asked.
+        """
         return {
             "instrument": {"key": self.instrument_key, "version": self.instrument_version},
             "respondents": {
@@ -197,7 +201,7 @@ class WaveScores:
                 "excluded_straightlining": self.respondents.excluded_straightlining,
             },
             "scales": {key: _scale_dict(s) for key, s in self.scales.items()},
-            "items": {key: _item_dict(i) for key, i in self.items.items()},
+            "items": {key: _item_dict(i, item_units) for key, i in self.items.items()},
             "warnings": list(self.warnings),
         }
 
@@ -231,12 +235,11 @@ def _scale_dict(s: ScaleResult) -> dict[str, Any]:
     }
 
 
-def _item_dict(i: ItemResult) -> dict[str, Any]:
-    return {
-        "n": i.n,
-        **_pct_dict(i.pct),
-        "units": i.units.as_dicts(),
-    }
+def _item_dict(i: ItemResult, with_units: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": i.n, **_pct_dict(i.pct)}
+    if with_units:
+        out["units"] = i.units.as_dicts()
+    return out
 
 
 def _finite(x: float | None) -> float | None:

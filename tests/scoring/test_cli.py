@@ -160,7 +160,7 @@ def test_min_n_below_three_is_refused(tmp_path: Path, bad: str) -> None:
 
 def test_csv_format_gives_one_row_per_scale_unit_and_item_unit(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
-    done = _score(DATA / "score_input_b.csv", "--format", "csv", "--out", out)
+    done = _score(DATA / "score_input_b.csv", "--format", "csv", "--item-units", "--out", out)
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     levels = [r["level"] for r in rows]
