@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict surveys scoring
+	$(BIN)/mypy --strict surveys scoring app/services app/tasks.py app/reporting
 
 test-sqlite: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest
