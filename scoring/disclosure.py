@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from numbers import Integral
 
 import numpy as np
 import numpy.typing as npt
@@ -28,11 +29,11 @@ def check_min_n(min_n: int) -> int:
     ValueError
         If ``min_n`` is not an integer or is below :data:`MIN_REPORT_N_FLOOR` (3).
     """
-    if isinstance(min_n, bool) or not isinstance(min_n, int):
+    if isinstance(min_n, bool) or not isinstance(min_n, Integral):
         raise ValueError(f"min_n must be an integer, got {min_n!r}")
     if min_n < MIN_REPORT_N_FLOOR:
         raise ValueError(f"min_n must be at least {MIN_REPORT_N_FLOOR}, got {min_n}")
-    return min_n
+    return int(min_n)
 
 
 def is_too_small(n: int, min_n: int) -> bool:

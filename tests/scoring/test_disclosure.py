@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -153,3 +154,9 @@ def test_cycle_is_refused() -> None:
 def test_negative_count_is_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         suppress({}, {"a": -1}, 5)
+
+
+def test_min_n_must_be_a_whole_number_but_numpy_integers_are_fine() -> None:
+    with pytest.raises(ValueError, match="must be an integer"):
+        suppress({}, {"a": 10}, 4.5)  # type: ignore[arg-type]
+    assert suppress({}, {"a": 2, "b": 9, "c": 9}, np.int64(5)) == {"a", "b"}  # type: ignore[arg-type]
