@@ -43,9 +43,12 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     migrate.upgrade(get_database(app).engine)
+    session = get_session()
     info = demo.seed(
-        get_session(), app.config["SECRET_KEY"], app.config["PUBLIC_URL"], Path(app.instance_path)
+        session, app.config["SECRET_KEY"], app.config["PUBLIC_URL"], Path(app.instance_path)
     )
+    # End the read transaction: on SQLite it holds the write lock the job consumer needs.
+    session.close()
     click.echo(
         "Demo data " + ("created." if info.seeded_now else "already present; kept as it is.")
     )

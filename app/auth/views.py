@@ -14,6 +14,14 @@ from app.db import get_session
 from app.services import users
 
 
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """The site's front door: staff arrive by their personal links, everyone else signs in."""
+    if current_admin() is not None:
+        return redirect(url_for("admin.home"))
+    return redirect(url_for("auth.login"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     """Sign in; failures are counted per account (see users.authenticate)."""
@@ -32,7 +40,7 @@ def login() -> ResponseReturnValue:
         session.permanent = True
         session["signed_in_at"] = session["seen_at"] = time.time()
         target = request.args.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
+        if not target.startswith("/") or target.startswith("//") or "\\" in target:
             target = url_for("admin.home")
         return redirect(target)
     return render_template("auth/login.html", form=form), 400 if form.errors else 200

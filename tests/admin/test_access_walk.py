@@ -30,6 +30,7 @@ ADMINS = {"admin", "other_admin"}
 #: endpoint → roles that may use it, with the objects of the first jurisdiction ("lake") in the
 #: URL. "other_admin" and "other_leader" belong to a second jurisdiction.
 ALLOWED: dict[str, set[str]] = {
+    "auth.home": ANY_SIGNED_IN,  # anonymous visitors are sent to the sign-in page
     "auth.login": set(ROLES),
     "auth.logout": ANY_SIGNED_IN,
     "auth.password": ANY_SIGNED_IN,
