@@ -1,4 +1,4 @@
-"""Huey background jobs: thin wrappers over the delivery and wave services.
+"""Huey background jobs: thin wrappers over the delivery, wave and report-batch services.
 
 Storage: Redis when ``REDIS_URL`` is set, else SQLite at ``instance/huey.sqlite3``; tests run in
 immediate mode (a job runs when it is enqueued). ``flask --app wsgi worker`` runs a consumer;
@@ -22,7 +22,7 @@ from huey.storage import RedisStorage, SqliteStorage
 
 from app.db import get_database
 from app.models import utcnow
-from app.services import delivery, mail, waves
+from app.services import delivery, mail, report_batches, waves
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,25 @@ def send_batch(invitation_ids: list[int]) -> dict[str, int]:
         "failed": report.failed,
         "unreachable": report.unreachable,
     }
+
+
+@huey.task()  # type: ignore[untyped-decorator]
+def build_report_batch(batch_id: int) -> dict[str, int]:
+    """Build all of a wave's reports into the batch's ZIP (progress is committed per report)."""
+    app = _app()
+    with app.app_context():
+        session = get_database(app).sessions()
+        try:
+            batch = report_batches.run_batch(
+                session,
+                batch_id,
+                Path(app.instance_path),
+                page_size=app.config["REPORT_PAGE_SIZE"],
+                min_jurisdictions=app.config["BENCHMARK_MIN_JURISDICTIONS"],
+            )
+        finally:
+            session.close()
+    return {"total": batch.total, "done": batch.done, "failed": batch.failed_count}
 
 
 def dispatch(wave_id: int | None = None) -> int:

@@ -4,6 +4,7 @@ from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.instruments import Instrument
 from app.models.org import PATH_SEPARATOR, Jurisdiction, OrgUnit, RosterEntry, UnitKind
+from app.models.reports import BatchStatus, ReportBatch
 from app.models.responses import DailyCount, Draft, PendingResponse, Response
 from app.models.users import Role, User, user_units
 from app.models.waves import DeliveryStatus, Invitation, Wave, WaveStatus
@@ -12,6 +13,7 @@ __all__ = [
     "PATH_SEPARATOR",
     "AuditEvent",
     "Base",
+    "BatchStatus",
     "DailyCount",
     "DeliveryStatus",
     "Draft",
@@ -20,6 +22,7 @@ __all__ = [
     "Jurisdiction",
     "OrgUnit",
     "PendingResponse",
+    "ReportBatch",
     "Response",
     "Role",
     "RosterEntry",

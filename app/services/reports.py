@@ -964,19 +964,13 @@ def _context_version(ctx: ReportContext) -> str:
     return digest.hexdigest()[:16]
 
 
-def build_wave_reports(
-    session: Session,
-    wave_id: int,
-    out_dir: Path,
-    *,
-    unit_path: str | None = None,
-    page_size: PageSize = "A4",
-    min_jurisdictions: int = 5,
-) -> list[Path]:
-    """Write one PDF per shown unit of a wave (or only ``unit_path``); return the files written.
+def reports_to_build(
+    session: Session, wave_id: int, *, unit_path: str | None = None
+) -> list[ReportEntry]:
+    """The shown units whose PDFs a build writes: all of the wave's, or only ``unit_path``.
 
-    Runs as the operator of the machine (CLI), so no scope check; raises ``UnknownUnit`` for an
-    unknown path and ``UnitSuppressed`` when the asked-for unit is not shown.
+    Raises ``UnknownUnit`` for an unknown path and ``UnitSuppressed`` when the asked-for unit is
+    not shown (and ``NoResponses``/``UnknownWave`` from scoring the wave).
     """
     entries = list_reports(session, wave_id)
     if unit_path is not None:
@@ -990,12 +984,49 @@ def build_wave_reports(
                 entry.name, entry.included_in, wave_results(session, wave_id).min_n
             )
         entries = chosen
+    return [e for e in entries if e.shown]
+
+
+def render_unit_report(
+    session: Session,
+    wave_id: int,
+    unit_id: int,
+    *,
+    page_size: PageSize = "A4",
+    min_jurisdictions: int = 5,
+) -> bytes:
+    """One unit's PDF for a build (CLI or ZIP batch); raises ``ReportRenderError`` and friends.
+
+    Ends the session's read transaction before rendering: a PDF takes seconds, and on SQLite an
+    open transaction holds the write lock that survey submissions need. Call it with nothing
+    pending in the session.
+    """
+    ctx = build_context(
+        session, wave_id, unit_id, page_size=page_size, min_jurisdictions=min_jurisdictions
+    )
+    session.commit()
+    return render_pdf(ctx)
+
+
+def build_wave_reports(
+    session: Session,
+    wave_id: int,
+    out_dir: Path,
+    *,
+    unit_path: str | None = None,
+    page_size: PageSize = "A4",
+    min_jurisdictions: int = 5,
+) -> list[Path]:
+    """Write one PDF per shown unit of a wave (or only ``unit_path``); return the files written.
+
+    Runs as the operator of the machine (CLI), so no scope check; raises as
+    :func:`reports_to_build` does.
+    """
+    entries = reports_to_build(session, wave_id, unit_path=unit_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for entry in entries:
-        if not entry.shown:
-            continue
-        ctx = build_context(
+        pdf = render_unit_report(
             session,
             wave_id,
             entry.unit_id,
@@ -1003,6 +1034,6 @@ def build_wave_reports(
             min_jurisdictions=min_jurisdictions,
         )
         path = out_dir / entry.filename
-        path.write_bytes(render_pdf(ctx))
+        path.write_bytes(pdf)
         written.append(path)
     return written
