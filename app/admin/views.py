@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
@@ -21,7 +23,7 @@ from app.admin.forms import (
 from app.auth import current_admin
 from app.db import get_session
 from app.models import Role, User
-from app.services import access, audit, jurisdictions, roster, users, waves
+from app.services import access, audit, jurisdictions, report_batches, roster, users, waves
 
 
 def _actor() -> User:
@@ -278,6 +280,7 @@ def wave(wave_id: int) -> ResponseReturnValue:
         chart=daily_responses_svg(board.daily),
         pending_jobs=tasks.pending_jobs(),
         action=ActionForm(),
+        batches=report_batches.list_batches(get_session(), actor, wave_id),
     )
 
 
@@ -328,6 +331,38 @@ def wave_retry(wave_id: int) -> ResponseReturnValue:
 @bp.post("/waves/<int:wave_id>/close")
 def wave_close(wave_id: int) -> ResponseReturnValue:
     return _wave_action(wave_id, "close")
+
+
+# --- all reports of a wave as one ZIP ------------------------------------------------------
+
+
+@bp.post("/waves/<int:wave_id>/reports-zip")
+def wave_reports_zip(wave_id: int) -> ResponseReturnValue:
+    actor = _actor()
+    if not ActionForm().validate_on_submit():
+        flash("The form expired; try again.", "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    batch = report_batches.request_batch(get_session(), actor, wave_id)
+    tasks.build_report_batch(batch.id)  # a batch already claimed by a worker is left alone
+    return redirect(url_for("admin.report_batch", batch_id=batch.id))
+
+
+@bp.get("/report-batches/<int:batch_id>")
+def report_batch(batch_id: int) -> ResponseReturnValue:
+    batch = report_batches.get_batch(get_session(), _actor(), batch_id)
+    return render_template("admin/report_batch.html", batch=batch, action=ActionForm())
+
+
+@bp.get("/report-batches/<int:batch_id>/download")
+def report_batch_download(batch_id: int) -> ResponseReturnValue:
+    try:
+        name, path = report_batches.open_download(
+            get_session(), _actor(), batch_id, Path(current_app.instance_path)
+        )
+    except report_batches.BatchNotReady as error:
+        flash(str(error), "error")
+        return redirect(url_for("admin.report_batch", batch_id=batch_id))
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)
 
 
 # --- audit log ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from werkzeug.routing import Rule
 
 from app.db import get_database
 from app.models import AuditEvent, Jurisdiction, OrgUnit, Role, User
-from app.services import roster, waves
+from app.services import report_batches, roster, waves
 from tests.conftest import make_test_app
 
 from .conftest import login, make_jurisdiction, make_user, standard_roster
@@ -48,6 +48,11 @@ ALLOWED: dict[str, set[str]] = {
     "admin.wave_remind": {"admin"},
     "admin.wave_retry": {"admin"},
     "admin.wave_close": {"admin"},
+    # All of a wave's reports: only its own jurisdiction's administrators (national sees other
+    # jurisdictions as benchmarks only).
+    "admin.wave_reports_zip": {"admin"},
+    "admin.report_batch": {"admin"},
+    "admin.report_batch_download": {"admin"},
     "admin.audit": {"national", *ADMINS},
     "reports.index": ANY_SIGNED_IN,
     # Out of scope answers 404 there (not 403): "not yours" and "unknown" look the same.
@@ -92,9 +97,11 @@ def world(engine, session_factory: sessionmaker[Session], session: Session, tmp_
         select(OrgUnit.id).where(OrgUnit.jurisdiction_id == lake.id, OrgUnit.path == team)
     ).one()
     target = make_user(session, "target@lake.org", Role.LEADER, lake, (team,))
+    batch = report_batches.request_batch(session, people["admin"], wave.id)
     app = make_test_app(engine, tmp_path, WTF_CSRF_ENABLED=False)
     get_database(app).sessions = session_factory
-    return World(app, people, {"wave_id": wave.id, "unit_id": unit_id, "user_id": target.id})
+    args = {"wave_id": wave.id, "unit_id": unit_id, "user_id": target.id, "batch_id": batch.id}
+    return World(app, people, args)
 
 
 def _url(rule: Rule, args: dict[str, int]) -> str:
