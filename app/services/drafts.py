@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,22 @@ def draft_key(token: str) -> bytes:
     return _hkdf(token, "survey-draft-key")
 
 
+@dataclass(frozen=True)
+class DraftKeys:
+    """A token's draft lookup and key, derived once and passed along within one request.
+
+    Never cached beyond the request: the server keeps neither the token nor anything derived
+    from it once the response is sent.
+    """
+
+    lookup: str
+    key: bytes
+
+    @classmethod
+    def of(cls, token: str) -> DraftKeys:
+        return cls(draft_lookup(token), draft_key(token))
+
+
 def seal(key: bytes, plaintext: bytes, associated: bytes) -> bytes:
     """AES-GCM: a random 96-bit nonce followed by the ciphertext and its tag."""
     nonce = os.urandom(_NONCE_BYTES)
@@ -101,31 +117,62 @@ def dialect_insert(session: Session) -> Any:
     raise NotImplementedError(f"no upsert for the {name} dialect")
 
 
-def find_draft(session: Session, token: str) -> DraftState | None:
-    """The person's draft, decrypted, or None (none saved, or it cannot be opened)."""
-    lookup = draft_lookup(token)
-    sealed = session.scalar(select(Draft.ciphertext).where(Draft.lookup == lookup))
+_FIND = select(Draft.ciphertext).where(Draft.lookup == bindparam("draft_lookup"))
+_DELETE = delete(Draft).where(Draft.lookup == bindparam("draft_lookup"))
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(session: Session) -> Any:
+    """The dialect's draft upsert, built once per dialect (values are bound per call)."""
+    name = session.get_bind().dialect.name
+    statement = _UPSERTS.get(name)
+    if statement is None:
+        values = dialect_insert(session)(Draft).values(
+            lookup=bindparam("draft_lookup"),
+            wave_id=bindparam("draft_wave"),
+            ciphertext=bindparam("draft_sealed"),
+        )
+        statement = _UPSERTS[name] = values.on_conflict_do_update(
+            index_elements=[Draft.lookup], set_={"ciphertext": values.excluded.ciphertext}
+        )
+    return statement
+
+
+def open_draft(keys: DraftKeys, sealed: bytes | None) -> DraftState | None:
+    """Decrypt a stored draft, or None (nothing stored, or it cannot be opened)."""
     if sealed is None:
         return None
     try:
-        return DraftState.from_json(unseal(draft_key(token), sealed, lookup.encode()))
+        return DraftState.from_json(unseal(keys.key, sealed, keys.lookup.encode()))
     except (InvalidTag, ValueError, KeyError, TypeError):
         return None
 
 
-def put_draft(session: Session, token: str, wave_id: int, state: DraftState) -> None:
+def find_draft(session: Session, token: str, *, keys: DraftKeys | None = None) -> DraftState | None:
+    """The person's draft, decrypted, or None (none saved, or it cannot be opened)."""
+    keys = keys or DraftKeys.of(token)
+    sealed = session.scalar(_FIND, {"draft_lookup": keys.lookup})
+    return open_draft(keys, sealed)
+
+
+def put_draft(
+    session: Session,
+    token: str,
+    wave_id: int,
+    state: DraftState,
+    *,
+    keys: DraftKeys | None = None,
+) -> None:
     """Insert or replace the draft (race-safe upsert; the caller commits)."""
-    lookup = draft_lookup(token)
-    sealed = seal(draft_key(token), state.to_json(), lookup.encode())
-    insert = dialect_insert(session)
-    statement = insert(Draft).values(lookup=lookup, wave_id=wave_id, ciphertext=sealed)
+    keys = keys or DraftKeys.of(token)
+    sealed = seal(keys.key, state.to_json(), keys.lookup.encode())
     session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Draft.lookup], set_={"ciphertext": statement.excluded.ciphertext}
-        )
+        _upsert(session),
+        {"draft_lookup": keys.lookup, "draft_wave": wave_id, "draft_sealed": sealed},
     )
 
 
-def delete_draft(session: Session, token: str) -> None:
+def delete_draft(session: Session, token: str, *, keys: DraftKeys | None = None) -> None:
     """Remove the draft if there is one (the caller commits)."""
-    session.execute(delete(Draft).where(Draft.lookup == draft_lookup(token)))
+    lookup = keys.lookup if keys is not None else draft_lookup(token)
+    session.execute(_DELETE, {"draft_lookup": lookup})

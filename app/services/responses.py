@@ -19,14 +19,15 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, delete, func, insert, select, text, update
+from sqlalchemy import CursorResult, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 import surveys
-from app.models import DailyCount, Invitation, PendingResponse, Response, Wave, WaveStatus
+from app.models import DailyCount, Draft, Invitation, PendingResponse, Response, Wave, WaveStatus
 from app.models import Instrument as InstrumentRow
 from app.models.base import random_uuid, utcnow
 from app.services import drafts
@@ -94,18 +95,89 @@ class Submitted:
     pool_ready: bool
 
 
-def _is_open(wave: Wave, now: datetime) -> bool:
-    return wave.status == WaveStatus.OPEN and now < wave.closes_at
+def _is_open(wave: Any, now: datetime) -> bool:
+    # ``wave`` is a Wave or a row holding its status and closes_at.
+    return bool(wave.status == WaveStatus.OPEN and now < wave.closes_at)
 
 
-def _closed(wave: Wave) -> WaveClosed:
+def _closed(wave: Any) -> WaveClosed:
     return WaveClosed(wave.closed_at or wave.closes_at, wave.timezone)
 
 
 def _sqlite_secure_delete(session: Session) -> None:
-    # Deleted drafts and pool entries must not linger in SQLite's free pages.
+    # Deleted drafts and pool entries must not linger in SQLite's free pages. The pragma holds
+    # for the connection's life, so it is sent once per pooled connection.
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("PRAGMA secure_delete = ON"))
+        info = session.connection().info
+        if not info.get("secure_delete"):
+            session.execute(text("PRAGMA secure_delete = ON"))
+            info["secure_delete"] = True
+
+
+# Statements built once (values bound per call): building and cache-keying a select costs more
+# CPU than running it. Columns, not ORM entities: nothing here needs a Wave object.
+_WAVE_COLUMNS = (
+    Wave.id.label("wave_id"),
+    Wave.status,
+    Wave.closes_at,
+    Wave.closed_at,
+    Wave.timezone,
+    Wave.instrument_id,
+    Wave.pool_k,
+    InstrumentRow.checksum,
+)
+_PARTICIPATION = (
+    select(Invitation.completed, Invitation.language, *_WAVE_COLUMNS)
+    .join(Wave, Invitation.wave_id == Wave.id)
+    .join(InstrumentRow, Wave.instrument_id == InstrumentRow.id)
+    .where(Invitation.token_hash == bindparam("token_hash"))
+)
+# The same row and, in the same round trip, the draft (found by its own lookup, which is derived
+# from the token and not from anything stored with the invitation).
+_PROGRESS = _PARTICIPATION.add_columns(Draft.ciphertext).outerjoin(
+    Draft, Draft.lookup == bindparam("draft_lookup")
+)
+# FOR SHARE on the wave: closing the wave (an UPDATE of its row) waits for submits in flight, so
+# the final flush of the pool sees every one of them.
+_SUBMIT_ROW = (
+    select(Invitation.unit_id, *_WAVE_COLUMNS)
+    .join(Wave, Invitation.wave_id == Wave.id)
+    .join(InstrumentRow, Wave.instrument_id == InstrumentRow.id)
+    .where(Invitation.token_hash == bindparam("token_hash"))
+    .with_for_update(read=True, of=Wave)
+)
+_FLIP = (
+    update(Invitation)
+    .where(Invitation.token_hash == bindparam("flip_hash"), Invitation.completed.is_(False))
+    .values(completed=True)
+    .execution_options(synchronize_session=False)
+)
+_POOL_SIZE = (
+    select(func.count())
+    .select_from(PendingResponse)
+    .where(
+        PendingResponse.wave_id == bindparam("pool_wave"),
+        PendingResponse.unit_id == bindparam("pool_unit"),
+    )
+)
+_POOL_INSERT = insert(PendingResponse)
+_COUNT_UPSERTS: dict[str, Any] = {}
+
+
+def _participation(session: Session, row: Any, now: datetime | None) -> Participation:
+    if row is None:
+        raise InvalidToken
+    if not _is_open(row, now or utcnow()):
+        raise _closed(row)
+    if row.completed:
+        raise AlreadySubmitted
+    return Participation(
+        wave_id=row.wave_id,
+        instrument=_instrument(session, row.instrument_id, row.checksum),
+        language=row.language,
+        closes_at=row.closes_at,
+        timezone=row.timezone,
+    )
 
 
 def get_participation(
@@ -118,26 +190,30 @@ def get_participation(
     """
     if not looks_like_token(token):
         raise InvalidToken
-    row = session.execute(
-        select(Invitation.completed, Invitation.language, Wave, InstrumentRow.checksum)
-        .join(Wave, Invitation.wave_id == Wave.id)
-        .join(InstrumentRow, Wave.instrument_id == InstrumentRow.id)
-        .where(Invitation.token_hash == hash_token(token))
-    ).one_or_none()
-    if row is None:
+    row = session.execute(_PARTICIPATION, {"token_hash": hash_token(token)}).one_or_none()
+    return _participation(session, row, now)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The invitation held in the session, its saved draft and the draft's keys (one request)."""
+
+    participation: Participation
+    draft: drafts.DraftState | None
+    keys: drafts.DraftKeys
+
+
+def get_progress(session: Session, token: str, *, now: datetime | None = None) -> Progress:
+    """``get_participation`` and ``find_progress`` in one query; raises as get_participation."""
+    if not looks_like_token(token):
         raise InvalidToken
-    completed, language, wave, checksum = row
-    if not _is_open(wave, now or utcnow()):
-        raise _closed(wave)
-    if completed:
-        raise AlreadySubmitted
-    return Participation(
-        wave_id=wave.id,
-        instrument=_instrument(session, wave.instrument_id, checksum),
-        language=language,
-        closes_at=wave.closes_at,
-        timezone=wave.timezone,
-    )
+    keys = drafts.DraftKeys.of(token)
+    row = session.execute(
+        _PROGRESS, {"token_hash": hash_token(token), "draft_lookup": keys.lookup}
+    ).one_or_none()
+    participation = _participation(session, row, now)
+    assert row is not None  # _participation raised otherwise
+    return Progress(participation, drafts.open_draft(keys, row.ciphertext), keys)
 
 
 _INSTRUMENTS: dict[tuple[int, str], surveys.Instrument] = {}
@@ -160,12 +236,24 @@ def find_progress(session: Session, token: str) -> drafts.DraftState | None:
 
 
 def save_progress(
-    session: Session, token: str, state: drafts.DraftState, *, now: datetime | None = None
+    session: Session,
+    token: str,
+    state: drafts.DraftState,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> None:
-    """Store the draft of an open, unanswered invitation (encrypted with the token's key)."""
-    participation = get_participation(session, token, now=now)
+    """Store the draft of an open, unanswered invitation (encrypted with the token's key).
+
+    ``progress``, from ``get_progress`` earlier in the same transaction, saves looking the
+    invitation up again.
+    """
+    if progress is None:
+        participation, keys = get_participation(session, token, now=now), None
+    else:
+        participation, keys = progress.participation, progress.keys
     _check_draft(participation.instrument, state)
-    drafts.put_draft(session, token, participation.wave_id, state)
+    drafts.put_draft(session, token, participation.wave_id, state, keys=keys)
     session.commit()
 
 
@@ -204,8 +292,9 @@ def _check_draft(instrument: surveys.Instrument, state: drafts.DraftState) -> No
     check_answers(instrument, Answers({}, {}, state.comment))
 
 
+@lru_cache(maxsize=4)
 def pool_key(secret_key: str) -> bytes:
-    """The AES-GCM key of the shuffle pool, derived from SECRET_KEY."""
+    """The AES-GCM key of the shuffle pool, derived from SECRET_KEY (once per process)."""
     return derive_key(secret_key, _POOL_PURPOSE)
 
 
@@ -214,14 +303,20 @@ def _pool_associated(wave_id: int, unit_id: int) -> bytes:
 
 
 def _count_submission(session: Session, wave_id: int, unit_id: int, day: date) -> None:
-    insert_ = drafts.dialect_insert(session)
-    statement = insert_(DailyCount).values(wave_id=wave_id, unit_id=unit_id, day=day, submissions=1)
-    session.execute(
-        statement.on_conflict_do_update(
+    name = session.get_bind().dialect.name
+    statement = _COUNT_UPSERTS.get(name)
+    if statement is None:
+        values = drafts.dialect_insert(session)(DailyCount).values(
+            wave_id=bindparam("count_wave"),
+            unit_id=bindparam("count_unit"),
+            day=bindparam("count_day"),
+            submissions=1,
+        )
+        statement = _COUNT_UPSERTS[name] = values.on_conflict_do_update(
             index_elements=[DailyCount.wave_id, DailyCount.unit_id, DailyCount.day],
             set_={"submissions": DailyCount.__table__.c.submissions + 1},
         )
-    )
+    session.execute(statement, {"count_wave": wave_id, "count_unit": unit_id, "count_day": day})
 
 
 def submit_response(
@@ -231,10 +326,12 @@ def submit_response(
     *,
     secret_key: str,
     now: datetime | None = None,
+    keys: drafts.DraftKeys | None = None,
 ) -> Submitted:
     """Store ``answers`` for the invitation of ``token``: once, in one transaction.
 
     Raises InvalidToken, WaveClosed, AlreadySubmitted (nothing stored) or InvalidAnswers.
+    ``keys`` are the token's draft keys if the caller already derived them in this request.
     """
     now = now or utcnow()
     if not looks_like_token(token):
@@ -242,34 +339,18 @@ def submit_response(
     token_hash = hash_token(token)
     try:
         _sqlite_secure_delete(session)
-        # FOR SHARE on the wave: closing the wave (an UPDATE of its row) waits for submits in
-        # flight, so the final flush of the pool sees every one of them.
-        row = session.execute(
-            select(Invitation.unit_id, Wave, InstrumentRow.checksum)
-            .join(Wave, Invitation.wave_id == Wave.id)
-            .join(InstrumentRow, Wave.instrument_id == InstrumentRow.id)
-            .where(Invitation.token_hash == token_hash)
-            .with_for_update(read=True, of=Wave)
-        ).one_or_none()
+        row = session.execute(_SUBMIT_ROW, {"token_hash": token_hash}).one_or_none()
         if row is None:
             raise InvalidToken
-        unit_id, wave, checksum = row
-        if not _is_open(wave, now):
-            raise _closed(wave)
-        check_answers(_instrument(session, wave.instrument_id, checksum), answers)
-        flipped = cast(
-            "CursorResult[Any]",
-            session.execute(
-                update(Invitation)
-                .where(Invitation.token_hash == token_hash, Invitation.completed.is_(False))
-                .values(completed=True)
-                .execution_options(synchronize_session=False)
-            ),
-        )
+        if not _is_open(row, now):
+            raise _closed(row)
+        unit_id, wave_id, pool_k = row.unit_id, row.wave_id, row.pool_k
+        check_answers(_instrument(session, row.instrument_id, row.checksum), answers)
+        flipped = cast("CursorResult[Any]", session.execute(_FLIP, {"flip_hash": token_hash}))
         if flipped.rowcount != 1:
             raise AlreadySubmitted
-        _count_submission(session, wave.id, unit_id, now.astimezone(ZoneInfo(wave.timezone)).date())
-        drafts.delete_draft(session, token)
+        _count_submission(session, wave_id, unit_id, now.astimezone(ZoneInfo(row.timezone)).date())
+        drafts.delete_draft(session, token, keys=keys)
         payload = json.dumps(
             {
                 "answers": dict(answers.items),
@@ -279,26 +360,23 @@ def submit_response(
             sort_keys=True,
         ).encode("utf-8")
         session.execute(
-            insert(PendingResponse).values(
-                id=random_uuid(),
-                wave_id=wave.id,
-                unit_id=unit_id,
-                ciphertext=drafts.seal(
-                    pool_key(secret_key), payload, _pool_associated(wave.id, unit_id)
+            _POOL_INSERT,
+            {
+                "id": random_uuid(),
+                "wave_id": wave_id,
+                "unit_id": unit_id,
+                "ciphertext": drafts.seal(
+                    pool_key(secret_key), payload, _pool_associated(wave_id, unit_id)
                 ),
-            )
+            },
         )
-        wave_id, pool_k = wave.id, wave.pool_k
+        # Counted before the commit (same figure as after it, one transaction fewer): only a
+        # hint for close_pool_after_submit, which counts again under its own locks.
+        pooled = session.scalar(_POOL_SIZE, {"pool_wave": wave_id, "pool_unit": unit_id})
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    pooled = session.scalar(
-        select(func.count())
-        .select_from(PendingResponse)
-        .where(PendingResponse.wave_id == wave_id, PendingResponse.unit_id == unit_id)
-    )
-    session.commit()
     return Submitted(wave_id=wave_id, pool_ready=(pooled or 0) >= 2 * pool_k)
 
 

@@ -126,11 +126,10 @@ def arrive(token: str) -> ResponseReturnValue:
 def resume() -> ResponseReturnValue:
     """The welcome page, or the page where a saved draft stopped."""
     token = _token()
-    participation = responses.get_participation(get_session(), token)
-    draft = responses.find_progress(get_session(), token)
-    if draft is not None:
-        return redirect(url_for("survey.page", number=draft.page))
-    instrument = participation.instrument
+    progress = responses.get_progress(get_session(), token)
+    if progress.draft is not None:
+        return redirect(url_for("survey.page", number=progress.draft.page))
+    instrument = progress.participation.instrument
     return render_template(
         "survey/welcome.html",
         instrument=_instrument_words(instrument),
@@ -144,12 +143,11 @@ def resume() -> ResponseReturnValue:
 def page(number: int) -> ResponseReturnValue:
     """One section of the survey (or the last page), with any saved answers selected."""
     token = _token()
-    participation = responses.get_participation(get_session(), token)
-    instrument = participation.instrument
+    progress = responses.get_progress(get_session(), token)
+    instrument = progress.participation.instrument
     if not 1 <= number <= len(instrument.scales) + 1:
         abort(404)
-    draft = responses.find_progress(get_session(), token)
-    survey_page = forms.build_page(instrument, number, _language(), draft)
+    survey_page = forms.build_page(instrument, number, _language(), progress.draft)
     return _render_page(survey_page, instrument)
 
 
@@ -158,11 +156,11 @@ def save_page(number: int) -> ResponseReturnValue:
     """Save a section and go on (or back); on the last page, send the answers."""
     token = _token()
     db = get_session()
-    participation = responses.get_participation(db, token)
-    instrument = participation.instrument
+    # One query for the invitation and the draft; the draft keys are derived once per request.
+    progress = responses.get_progress(db, token)
+    instrument, draft = progress.participation.instrument, progress.draft
     if not 1 <= number <= len(instrument.scales) + 1:
         abort(404)
-    draft = responses.find_progress(db, token)
     survey_page = forms.build_page(instrument, number, _language(), draft)
     if not forms.parse_page(survey_page, request.form):
         return _render_page(survey_page, instrument), 400
@@ -174,12 +172,15 @@ def save_page(number: int) -> ResponseReturnValue:
             comment=merged.comment,
         )
         secret_key = current_app.config["SECRET_KEY"]
-        submitted = responses.submit_response(db, token, answers, secret_key=secret_key)
+        submitted = responses.submit_response(
+            db, token, answers, secret_key=secret_key, keys=progress.keys
+        )
         responses.close_pool_after_submit(db, submitted, secret_key=secret_key)
         return redirect(url_for("survey.thanks"), 303)
     next_page = number - 1 if survey_page.navigation == "back" else number + 1
     next_page = max(1, next_page)
-    responses.save_progress(db, token, forms.merge_into_draft(survey_page, draft, next_page))
+    state = forms.merge_into_draft(survey_page, draft, next_page)
+    responses.save_progress(db, token, state, progress=progress)
     return redirect(url_for("survey.page", number=next_page), 303)
 
 
