@@ -12,6 +12,12 @@ The protocol, per invitation (never per batch):
    nothing handed over: connection refused / lost before DATA), ``bounced`` (550/551/553), or
    ``failed`` (other 5xx, too many 4xx, or an unknown outcome).
 
+For fewer commits a worker claims a small group (:data:`CLAIM_GROUP`) of invitations in one
+committed UPDATE … RETURNING, then sends each claimed one and notes its outcome; the outcomes are
+stored in the same commit as the next group's claim. Every invitation still goes claim (committed)
+→ send → record on its own; what grows is the in-doubt window after a crash: up to one group,
+not one message. Claims a batch did not get to use (unreachable server, error) are given back.
+
 A worker killed between 1 and 3 leaves the invitation in ``sending``. It is **not** resent
 automatically: once its claim is older than ``CLAIM_LEASE`` the periodic sweep marks it
 ``failed`` with :data:`INTERRUPTED`, and the dashboard lists it for an operator, whose
@@ -22,11 +28,12 @@ the same way (the server may have accepted the message).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import DeliveryStatus, Invitation, Jurisdiction, Wave, WaveStatus, utcnow
@@ -40,6 +47,8 @@ MAX_BACKOFF = timedelta(hours=1)
 #: When the server cannot be reached, try again after this long (no attempt is counted).
 UNREACHABLE_DELAY = timedelta(seconds=30)
 BATCH_SIZE = 200
+#: Invitations claimed per commit: at most this many are in doubt after a crash.
+CLAIM_GROUP = 10
 
 INTERRUPTED = (
     "interrupted while sending (the worker stopped): the message may have arrived. "
@@ -59,6 +68,8 @@ class Claim:
     language: str
     nonce: bytes
     send: int
+    #: Tries so far, this one included (the claim counts it).
+    attempts: int = 1
 
 
 @dataclass
@@ -91,9 +102,17 @@ def _due(now: datetime) -> list[ColumnElement[bool]]:
 
 def claim(session: Session, invitation_id: int, now: datetime) -> Claim | None:
     """Step 1: take one due invitation for sending, committed; None if not due or taken."""
-    row = session.execute(
+    claims = _claim_rows(session, [invitation_id], now)
+    session.commit()
+    return claims[0] if claims else None
+
+
+def _claim_rows(session: Session, invitation_ids: Sequence[int], now: datetime) -> list[Claim]:
+    """One conditional UPDATE … RETURNING for a few invitations, in their given order; each row
+    is taken or not on its own (the caller commits before sending any of them)."""
+    rows = session.execute(
         update(Invitation)
-        .where(Invitation.id == invitation_id, *_due(now))
+        .where(Invitation.id.in_(invitation_ids), *_due(now))
         .values(
             delivery_status=SENDING,
             attempts=Invitation.attempts + 1,
@@ -106,15 +125,17 @@ def claim(session: Session, invitation_id: int, now: datetime) -> Claim | None:
             Invitation.language,
             Invitation.token_nonce,
             Invitation.send_wanted,
+            Invitation.attempts,
         )
         .execution_options(synchronize_session=False)
-    ).first()
-    session.commit()
-    if row is None:
-        return None
-    return Claim(
-        int(row[0]), int(row[1]), str(row[2]), str(row[3]), bytes(row[4] or b""), int(row[5])
-    )
+    ).all()
+    position = {invitation_id: i for i, invitation_id in enumerate(invitation_ids)}
+    claims = [
+        Claim(int(r[0]), int(r[1]), str(r[2]), str(r[3]), bytes(r[4] or b""), int(r[5]), int(r[6]))
+        for r in rows
+    ]
+    claims.sort(key=lambda c: position[c.invitation_id])
+    return claims
 
 
 def record(
@@ -125,8 +146,8 @@ def record(
     *,
     commit: bool = True,
 ) -> None:
-    """Step 3: store the outcome of a claimed send (``commit=False``: the next claim commits it
-    together with itself, before anything else is sent — one commit per message)."""
+    """Step 3: store the outcome of a claimed send (``commit=False``: the caller commits it,
+    before it claims anything else). Idempotent: only a row still ``sending`` changes."""
     values: dict[str, object]
     outcome = result.outcome
     if outcome == mail.Outcome.SENT:
@@ -147,7 +168,8 @@ def record(
     elif outcome == mail.Outcome.RETRY:
         values = {
             "delivery_status": case((Invitation.attempts >= MAX_ATTEMPTS, FAILED), else_=Q),
-            "next_attempt_at": now + backoff(_attempts(session, claimed)),
+            # The row is ours while it is 'sending': its attempts are those of the claim.
+            "next_attempt_at": now + backoff(claimed.attempts),
             "delivery_detail": result.detail,
         }
     elif outcome == mail.Outcome.BOUNCED:
@@ -178,10 +200,18 @@ def record(
         session.commit()
 
 
-def _attempts(session: Session, claimed: Claim) -> int:
-    return (
-        session.scalar(select(Invitation.attempts).where(Invitation.id == claimed.invitation_id))
-        or 1
+def _release(session: Session, claims: Sequence[Claim]) -> None:
+    """Give back claims whose message was never built nor sent (not committed here)."""
+    if not claims:
+        return
+    session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id.in_([c.invitation_id for c in claims]),
+            Invitation.delivery_status == SENDING,
+        )
+        .values(delivery_status=Q, attempts=Invitation.attempts - 1, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -202,43 +232,107 @@ def deliver(
     public_url: str,
     mail_from: str,
     clock: Callable[[], datetime] = utcnow,
+    group: int = CLAIM_GROUP,
 ) -> DeliveryReport:
-    """Claim, send and record each due invitation of a batch over one connection.
+    """Claim, send and record each due invitation of a batch over one SMTP connection and one
+    database connection.
 
-    Stops at the first unreachable server: the rest stay queued, untouched, for the next sweep.
+    Invitations are claimed ``group`` at a time (one committed UPDATE … RETURNING); each claimed
+    one is then built, sent and its outcome noted, and the outcomes are stored in the same commit
+    as the next group's claim (or the last commit). A worker that dies leaves at most one group
+    in ``sending`` — the in-doubt window is ``group`` invitations, not one — and the sweep hands
+    those to an operator; nothing is sent twice. Stops at the first unreachable server: the rest
+    stay queued (claims not yet used are given back) for the next sweep.
     """
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        # Already bound to one connection (e.g. inside a caller's transaction): use it as is.
+        return _deliver(
+            session, list(invitation_ids), mailer, secret_key, public_url, mail_from, clock, group
+        )
+    # An engine-bound session would check a connection out of the pool (and ping it) for every
+    # transaction; hold one for the whole batch instead. What the caller left pending is
+    # committed first, as the first claim always did.
+    session.commit()
+    with bind.connect() as connection, Session(connection, expire_on_commit=False) as batch:
+        return _deliver(
+            batch, list(invitation_ids), mailer, secret_key, public_url, mail_from, clock, group
+        )
+
+
+def _deliver(
+    session: Session,
+    ids: list[int],
+    mailer: mail.Mailer,
+    secret_key: str,
+    public_url: str,
+    mail_from: str,
+    clock: Callable[[], datetime],
+    group: int,
+) -> DeliveryReport:
     report = DeliveryReport()
     waves: dict[int, _WaveInfo] = {}
+    key = tokens.token_key(secret_key)
+    link_prefix = f"{public_url.rstrip('/')}/s/"
+    # Sent, outcome not yet stored (stored with the next claim, before anything else is sent).
+    done: list[tuple[Claim, mail.SendResult, datetime]] = []
+    # Claimed, committed, not yet built nor sent (given back if the batch stops early).
+    unsent: list[Claim] = []
     with mail.closing_connection(mailer) as connection:
-        for invitation_id in invitation_ids:
-            claimed = claim(session, invitation_id, clock())
-            if claimed is None:
-                report.skipped += 1
-                continue
-            info = waves.get(claimed.wave_id) or _wave_info(session, claimed.wave_id)
-            waves[claimed.wave_id] = info
-            token = tokens.derive_token(secret_key, claimed.nonce)
-            message = mail.build_message(
-                mail.Invite(
-                    to=claimed.email,
-                    language=claimed.language,
-                    reminder=claimed.send > 0,
-                    link=f"{public_url.rstrip('/')}/s/{token}",
-                    closes_at=info.closes_at,
-                    timezone=info.timezone,
-                    jurisdiction=info.jurisdiction,
-                    min_n=info.min_n,
-                ),
-                mail_from,
-            )
-            result = connection.send(message)
-            # Committed by the next claim (same transaction) or just below.
-            record(session, claimed, result, clock(), commit=False)
-            _count(report, result)
-            if result.outcome == mail.Outcome.UNREACHABLE:
-                break
-        session.commit()
+        try:
+            stopped = False
+            for start in range(0, len(ids), group):
+                chunk = ids[start : start + group]
+                _record_all(session, done)
+                unsent = _claim_rows(session, chunk, clock())
+                for wave_id in {c.wave_id for c in unsent} - waves.keys():
+                    waves[wave_id] = _wave_info(session, wave_id)
+                session.commit()  # the claims (and the previous outcomes) before any send
+                done.clear()
+                report.skipped += len(chunk) - len(unsent)
+                unsent.reverse()
+                while unsent:
+                    claimed = unsent.pop()  # from here on it may be sent: never given back
+                    info = waves[claimed.wave_id]
+                    message = mail.build_message(
+                        mail.Invite(
+                            to=claimed.email,
+                            language=claimed.language,
+                            reminder=claimed.send > 0,
+                            link=link_prefix + tokens.token_with_key(key, claimed.nonce),
+                            closes_at=info.closes_at,
+                            timezone=info.timezone,
+                            jurisdiction=info.jurisdiction,
+                            min_n=info.min_n,
+                        ),
+                        mail_from,
+                    )
+                    result = connection.send(message)
+                    done.append((claimed, result, clock()))
+                    _count(report, result)
+                    if result.outcome == mail.Outcome.UNREACHABLE:
+                        stopped = True
+                        break
+                if stopped:
+                    break
+            _record_all(session, done)
+            _release(session, unsent)
+            session.commit()
+        except BaseException:
+            # Keep what is known: the outcomes of sent messages, and the claims never used.
+            # (The one being built or sent when this happened stays 'sending', for the sweep.)
+            with contextlib.suppress(Exception):
+                session.rollback()
+                _record_all(session, done)
+                _release(session, unsent)
+                session.commit()
+            raise
     return report
+
+
+def _record_all(session: Session, done: Sequence[tuple[Claim, mail.SendResult, datetime]]) -> None:
+    for claimed, result, at in done:
+        record(session, claimed, result, at, commit=False)
 
 
 def _count(report: DeliveryReport, result: mail.SendResult) -> None:

@@ -10,6 +10,7 @@ cleared when the wave closes, so closed tokens cannot be rebuilt even with the k
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -47,3 +48,15 @@ def looks_like_token(candidate: str) -> bool:
     return 20 <= len(candidate) <= 128 and all(
         c.isascii() and (c.isalnum() or c in "-_") for c in candidate
     )
+
+
+@functools.lru_cache(maxsize=8)
+def token_key(secret_key: str) -> bytes:
+    """The HKDF key of :func:`derive_token`, derived once per ``SECRET_KEY`` (for batches)."""
+    return derive_key(secret_key, "survey-link-tokens")
+
+
+def token_with_key(key: bytes, nonce: bytes) -> str:
+    """:func:`derive_token` given :func:`token_key` (the same token, without the HKDF step)."""
+    mac = hmac.new(key, nonce, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")

@@ -190,7 +190,9 @@ def test_refused_connections_then_451_and_550_end_with_each_sent_once_and_550_bo
         tasks.init_app(app)
         report = _deliver_due(session, app, clock[0])
         assert report.unreachable == 1 and report.sent == 0
-        rows = session.scalars(select(Invitation).where(Invitation.wave_id == wave.id)).all()
+        rows = session.scalars(
+            select(Invitation).where(Invitation.wave_id == wave.id).order_by(Invitation.id)
+        ).all()
         assert {r.delivery_status for r in rows} == {DeliveryStatus.QUEUED}
         assert all(r.attempts == 0 for r in rows)
         assert "server not reachable" in (rows[0].delivery_detail or "")
@@ -352,3 +354,37 @@ def test_outbox_backend_writes_one_eml_per_message(
     files = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
     assert len(files) == 3
     assert b"/s/" in files[0].read_bytes()
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_a_crash_mid_group_leaves_only_the_message_in_flight_in_doubt(
+    session: Session, lake: Jurisdiction
+) -> None:
+    wave = open_wave(session, lake, people(5))
+    ids = list(session.scalars(select(Invitation.id).where(Invitation.wave_id == wave.id)))
+    mailer = _FakeMailer([])
+    sent = mailer.connection.sent
+
+    def send(message: object) -> mail.SendResult:
+        if len(sent) == 2:
+            raise _Crash
+        sent.append(str(message["To"]))  # type: ignore[index]
+        return mail.SendResult(mail.Outcome.SENT, "250")
+
+    mailer.connection.send = send  # type: ignore[method-assign]
+    with pytest.raises(_Crash):
+        _fake_deliver(session, ids, mailer, utcnow())
+    session.expire_all()
+    rows = session.scalars(select(Invitation).where(Invitation.id.in_(ids))).all()
+    status = {r.id: (r.delivery_status, r.attempts) for r in rows}
+    # Sent ones recorded, the one being sent in doubt, the claims never used given back.
+    assert [status[i] for i in ids] == [
+        (DeliveryStatus.SENT, 1),
+        (DeliveryStatus.SENT, 1),
+        (DeliveryStatus.SENDING, 1),
+        (DeliveryStatus.QUEUED, 0),
+        (DeliveryStatus.QUEUED, 0),
+    ]
