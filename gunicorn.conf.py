@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -36,6 +37,10 @@ _ANONYMOUS_PREFIXES = ("/s/", "/privacy", "/static/")
 _ADDRESS_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded", "cf-connecting-ip")
 
 
+#: A ``%(name)s`` atom in an access-log format.
+_FORMAT_ATOM = re.compile(r"%\(([^)]+)\)")
+
+
 def is_anonymous_route(path: str) -> bool:
     return path == "/s" or path.startswith(_ANONYMOUS_PREFIXES)
 
@@ -45,6 +50,13 @@ class PrivacyLogger(Logger):
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
+        # Only the atoms the format prints reach a log line: those are cleaned (per request, so
+        # it matters), the others are dropped and would print as "-". Header atoms are looked up
+        # lower-cased, as gunicorn does.
+        self._printed_atoms = frozenset(
+            key.lower() if key.startswith("{") else key
+            for key in _FORMAT_ATOM.findall(str(cfg.access_log_format or ""))
+        )
         for log in (self.error_log, self.access_log):
             if not any(isinstance(f, RedactingFilter) for f in log.filters):
                 log.addFilter(RedactingFilter())
@@ -52,16 +64,21 @@ class PrivacyLogger(Logger):
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
         atoms = super().atoms(resp, req, environ, request_time)
         anonymous = is_anonymous_route(str(environ.get("PATH_INFO", "")))
-        for key, value in list(atoms.items()):
+        printed = {}
+        for key in self._printed_atoms:
+            if key not in atoms:
+                continue
+            value = atoms[key]
             if key in {"{cookie}i", "{set-cookie}o", "{authorization}i"}:
-                atoms[key] = "-"  # the session cookie carries the token (signed, not hidden)
+                value = "-"  # the session cookie carries the token (signed, not hidden)
             elif anonymous and (
                 key in {"h", "a"} or any(header in key.lower() for header in _ADDRESS_HEADERS)
             ):
-                atoms[key] = "-"
+                value = "-"
             elif isinstance(value, str):
-                atoms[key] = redact(value)
-        return atoms
+                value = redact(value)
+            printed[key] = value
+        return printed
 
 
 logger_class = PrivacyLogger
