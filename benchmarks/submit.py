@@ -18,6 +18,7 @@ with the core count and load average so a reader can judge them.
 from __future__ import annotations
 
 import argparse
+import http.client
 import multiprocessing
 import os
 import re
@@ -36,6 +37,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,13 +53,100 @@ def _hello() -> str:
     return "hello"
 
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
+
+
+class LightBrowser:
+    """A keep-alive HTTP/1.1 client holding cookies, much lighter on CPU than ``requests``.
+
+    The clients share the machine's cores with the server, so their own cost lowers the figures;
+    this one does what the walk needs (cookies, form posts, no redirects followed) and no more.
+    """
+
+    def __init__(self, base: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port or 80)
+        self.connection: http.client.HTTPConnection | None = None
+        self.cookies: dict[str, str] = {}
+
+    def __enter__(self) -> LightBrowser:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def request(
+        self, method: str, path: str, data: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        headers = {}
+        body = None
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if data is not None:
+            body = urlencode(data)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in range(2):
+            reused = self.connection is not None
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            try:
+                self.connection.request(method, path, body, headers)
+                response = self.connection.getresponse()
+                content = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed an idle keep-alive connection before reading the request
+                # (what a browser retries too); never retried on a fresh connection.
+                self.close()
+                if reused and attempt == 0:
+                    continue
+                raise
+            for cookie in response.headers.get_all("Set-Cookie") or ():
+                name, _, value = cookie.split(";", 1)[0].partition("=")
+                if value:
+                    self.cookies[name.strip()] = value
+                else:
+                    self.cookies.pop(name.strip(), None)
+            if response.will_close:
+                self.close()
+            return response.status, content
+        raise AssertionError("unreachable")
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self.request("GET", path)
+
+    def post(self, path: str, data: dict[str, str]) -> tuple[int, bytes]:
+        return self.request("POST", path, data)
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children, from /proc (0 where unavailable)."""
+    total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+#: The gunicorn master's pid of each running server, by base URL.
+_SERVERS: dict[str, int] = {}
 
 
 @contextmanager
@@ -90,6 +179,7 @@ def gunicorn(app_spec: str, env: dict[str, str], log: Path) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"gunicorn did not start; see {log}") from None
                 time.sleep(0.2)
+        _SERVERS[base] = process.pid
         yield base
     finally:
         process.terminate()
@@ -185,41 +275,39 @@ def seed(url: str, secret: str, invitations: int) -> tuple[int, list[str]]:
 
 def _walk(base: str, token: str, index: int, item_keys: tuple[str, ...], pages: list[list[str]]):
     """One person's survey; returns (submit latency in seconds, final status)."""
-    import requests
-
     answers = answers_for(index, item_keys)
-    with requests.Session() as browser:
-        first = browser.get(f"{base}/s/{token}", allow_redirects=False, timeout=60)
-        if first.status_code != 302:
-            return None, first.status_code
-        csrf_match = _CSRF.search(browser.get(f"{base}/s/page/1", timeout=60).text)
+    with LightBrowser(base) as browser:
+        status, _ = browser.get(f"/s/{token}")
+        if status != 302:
+            return None, status
+        # Flask-WTF's token is per session: one page read gives the token for every POST.
+        csrf_match = _CSRF.search(browser.get("/s/page/1")[1])
         if csrf_match is None:
             return None, -1
-        csrf = csrf_match.group(1)
+        csrf = csrf_match.group(1).decode()
         for number, keys in enumerate(pages, start=1):
             data = {key: str(answers[key]) for key in keys}
-            saved = browser.post(
-                f"{base}/s/page/{number}",
-                data={**data, "csrf_token": csrf, "nav": "next"},
-                allow_redirects=False,
-                timeout=60,
+            status, _ = browser.post(
+                f"/s/page/{number}", {**data, "csrf_token": csrf, "nav": "next"}
             )
-            if saved.status_code != 303:
-                return None, saved.status_code
+            if status != 303:
+                return None, status
         started = time.perf_counter()
-        submitted = browser.post(
-            f"{base}/s/page/{len(pages) + 1}",
-            data={"csrf_token": csrf, "nav": "submit", "comment": f"bench {index}"},
-            allow_redirects=False,
-            timeout=60,
+        status, _ = browser.post(
+            f"/s/page/{len(pages) + 1}",
+            {"csrf_token": csrf, "nav": "submit", "comment": f"bench {index}"},
         )
-        return time.perf_counter() - started, submitted.status_code
+        return time.perf_counter() - started, status
 
 
 def _client_process(
     base: str, jobs: list[tuple[int, str]], threads: int, item_keys: tuple[str, ...], pages: Any
-) -> list[tuple[float | None, int]]:
-    """A process of ``threads`` clients (processes keep the load generator off one GIL)."""
+) -> tuple[list[tuple[float | None, int]], float]:
+    """A process of ``threads`` clients (processes keep the load generator off one GIL).
+
+    Returns the walks' outcomes and the CPU seconds this client process used.
+    """
+    cpu_started = time.process_time()
     results: list[tuple[float | None, int]] = []
     lock = threading.Lock()
     queue = list(jobs)
@@ -239,21 +327,19 @@ def _client_process(
         thread.start()
     for thread in workers:
         thread.join()
-    return results
+    return results, time.process_time() - cpu_started
 
 
 def _hello_process(base: str, threads: int, seconds: float) -> int:
-    import requests
-
     count = [0]
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
     def worker() -> None:
         done = 0
-        with requests.Session() as browser:
+        with LightBrowser(base) as browser:
             while time.monotonic() < stop:
-                if browser.get(f"{base}/hello", timeout=30).status_code == 200:
+                if browser.get("/hello")[0] == 200:
                     done += 1
         with lock:
             count[0] += done
@@ -296,19 +382,22 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
     jobs = list(enumerate(tokens))
     shares = [jobs[i::processes] for i in range(processes)]
     with gunicorn("wsgi:app", env, log) as base:
+        server_cpu = _tree_cpu(_SERVERS[base])  # not counting the workers' start
         started = time.perf_counter()
         with multiprocessing.get_context("spawn").Pool(processes) as pool:
             parts = pool.starmap(
                 _client_process, [(base, share, per_process, item_keys, pages) for share in shares]
             )
         elapsed = time.perf_counter() - started
+        server_cpu = _tree_cpu(_SERVERS[base]) - server_cpu
+    client_cpu = sum(cpu for _, cpu in parts)
     with gunicorn("submit:hello_app", env, log) as base:
         with multiprocessing.get_context("spawn").Pool(processes) as pool:
             hello = sum(
                 pool.starmap(_hello_process, [(base, per_process, args.hello_seconds)] * processes)
             )
         hello_rps = hello / args.hello_seconds
-    outcomes = [outcome for part in parts for outcome in part]
+    outcomes = [outcome for part, _ in parts for outcome in part]
     latencies = [latency for latency, status in outcomes if status == 303 and latency is not None]
     failures = [status for latency, status in outcomes if status != 303]
     requests_per_submission = 2 + len(pages) + 1
@@ -331,6 +420,12 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
         f"(= {hello_rps / requests_per_submission:.0f} submissions/s if a submission cost no more "
         "than hello)"
     )
+    if latencies:
+        per_walk = 1000 / len(latencies)
+        print(
+            f"   CPU per submission: clients {client_cpu * per_walk:.1f} ms, gunicorn "
+            f"{server_cpu * per_walk:.1f} ms (the database server's not counted)"
+        )
     if failures:
         print(f"   failed walks: {len(failures)} (statuses {sorted(set(failures))})")
     return _check(url, secret, wave_id, tokens, item_keys, len(latencies), log)
