@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -19,9 +20,15 @@ SURVEY_MAX_BODY = 64 * 1024
 DEFAULT_LINK_RATE_LIMIT = "20 per minute;200 per day"
 
 
+@lru_cache(maxsize=4)
+def _rate_limit_key(secret_key: str) -> bytes:
+    # Derived from SECRET_KEY only (never from a token or an address): safe to keep per process.
+    return derive_key(secret_key, "rate-limit-client")
+
+
 def _client_key() -> str:
     """A keyed hash of the client address: the address itself is never kept, logged or stored."""
-    key = derive_key(current_app.config["SECRET_KEY"], "rate-limit-client")
+    key = _rate_limit_key(current_app.config["SECRET_KEY"])
     address = (request.remote_addr or "-").encode()
     return hmac.new(key, address, hashlib.sha256).hexdigest()
 
