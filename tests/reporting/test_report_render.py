@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from dataclasses import replace
@@ -11,6 +12,7 @@ import pytest
 
 from app.reporting import ReportRenderError, charts, render_html
 from app.reporting.cache import ReportCacheKey, cached_pdf, fingerprint
+from app.reporting.context import PageSize
 from app.reporting.render import (
     ASSETS_DIR,
     AssetFetcher,
@@ -215,3 +217,27 @@ def test_reports_use_the_trimmed_user_agent_stylesheet() -> None:
     ReportRenderer()
     assert _ReportHTML.ua_stylesheet is not None
     assert _ReportHTML(string="<p>x</p>")._ua_stylesheets() == [_ReportHTML.ua_stylesheet]
+
+
+def test_rendering_pauses_the_garbage_collector_only_while_it_runs(tmp_path: Path) -> None:
+    seen: list[bool] = []
+
+    class Spy(ReportRenderer):
+        def _pdf_and_font_families(self, html: str, page_size: PageSize) -> tuple[bytes, set[str]]:
+            seen.append(gc.isenabled())
+            return super()._pdf_and_font_families(html, page_size)
+
+    assert gc.isenabled()
+    Spy().render_pdf(sample_team_context())
+    assert seen == [False] and gc.isenabled()
+    failing = Spy(templates_dir=tmp_path)
+    (tmp_path / "team.html").write_text("<html><head><title>x</title></head><body>x</body></html>")
+    with pytest.raises(ReportRenderError):
+        failing.render_pdf(sample_team_context())
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        Spy().render_pdf(sample_team_context())
+        assert not gc.isenabled()  # a caller's own pause is left alone
+    finally:
+        gc.enable()
