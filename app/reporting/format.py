@@ -10,27 +10,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from app import dates
+
 #: Printed where a number is not shown (suppressed, not computed, not published).
 MISSING = "–"
 #: Typographic minus sign for negative numbers.
 MINUS = "\u2212"
-
-_MONTHS: dict[str, tuple[str, ...]] = {
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
 
 
 def _rounded(value: float, places: int) -> Decimal:
@@ -119,5 +104,4 @@ def count(value: int | None) -> str:
 
 def long_date(value: date, language: str = "en") -> str:
     """A date written out: 2026-03-05 → "5 March 2026"."""
-    months = _MONTHS.get(language, _MONTHS["en"])
-    return f"{value.day} {months[value.month - 1]} {value.year}"
+    return dates.long_date(value, language)

@@ -32,6 +32,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from app.dates import long_date
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
 LANGUAGES = ("en", "es")
 SMTP_TIMEOUT_SECONDS = 30
@@ -42,20 +44,6 @@ _SUBJECTS = {
     ("es", False): "Su encuesta de cultura de seguridad — {jurisdiction}",
     ("es", True): "Recordatorio: la encuesta de cultura de seguridad cierra el {closes}",
 }
-_MONTHS_ES = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-]
 
 _environment = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -106,9 +94,7 @@ def format_closing(closes_at: datetime, timezone: str, language: str) -> str:
         from datetime import timedelta
 
         last_day = local - timedelta(seconds=1)
-    if language == "es":
-        return f"{last_day.day} de {_MONTHS_ES[last_day.month - 1]} de {last_day.year}"
-    return last_day.strftime("%B ") + str(last_day.day) + last_day.strftime(", %Y")
+    return long_date(last_day.date(), language)
 
 
 def build_message(invite: Invite, mail_from: str) -> EmailMessage:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from app.dates import long_date
+
 LANGUAGES = ("en", "es")
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
@@ -161,42 +165,8 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "es": [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ],
-}
-
 
 def format_date(day_month_year: tuple[int, int, int], language: str) -> str:
     """A date in words: '14 December 2026' / '14 de diciembre de 2026'."""
     day, month, year = day_month_year
-    name = MONTHS[language][month - 1]
-    if language == "es":
-        return f"{day} de {name} de {year}"
-    return f"{day} {name} {year}"
+    return long_date(date(year, month, day), language)
