@@ -7,7 +7,7 @@ emails and reports show). Anonymity settings (``min_report_n``, ``pool_k``) are 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -499,11 +499,14 @@ class UnitRow:
     depth: int
     invited: int
     delivered: int
-    answered: int
+    #: None where the answered count is too small to show (see ``dashboard``).
+    answered: int | None
 
     @property
-    def rate(self) -> float:
-        return self.answered / self.invited if self.invited else 0.0
+    def rate(self) -> float | None:
+        if self.answered is None or not self.invited:
+            return None
+        return self.answered / self.invited
 
 
 @dataclass(frozen=True)
@@ -556,9 +559,20 @@ def dashboard(session: Session, actor: User | None, wave_id: int) -> Dashboard:
         for u in units.values()
         if u.id in totals
     }
-    hidden = suppress(tree, {str(k): v[0] for k, v in direct.items()}, max(wave.min_report_n, 3))
+    min_n = max(wave.min_report_n, 3)
+    hidden = suppress(tree, {str(k): v[0] for k, v in direct.items()}, min_n)
+    # Answered counts get the same rule on their own numbers, and never show a unit the reports
+    # hide: "how many answered" in a small group is itself something the threshold protects.
+    quiet = suppress(tree, {str(k): v[2] for k, v in direct.items()}, min_n)
+    quiet |= _hidden_in_reports(session, wave.id, totals)
     rows = [
-        UnitRow(units[uid].path, units[uid].depth, *totals[uid])
+        UnitRow(
+            units[uid].path,
+            units[uid].depth,
+            totals[uid][0],
+            totals[uid][1],
+            None if str(uid) in quiet else totals[uid][2],
+        )
         for uid in totals
         if str(uid) not in hidden
     ]
@@ -583,6 +597,17 @@ def dashboard(session: Session, actor: User | None, wave_id: int) -> Dashboard:
         daily=daily,
         failure_reasons=delivery.failed_details(session, wave.id),
     )
+
+
+def _hidden_in_reports(session: Session, wave_id: int, unit_ids: Mapping[int, object]) -> set[str]:
+    """Units the wave's reports hide (none before the first response reaches the reports)."""
+    from app.services import reports
+
+    try:
+        results = reports.wave_results(session, wave_id)
+    except reports.NoResponses:
+        return set()
+    return {str(uid) for uid in unit_ids if not results.shown(uid)}
 
 
 def wave_totals(session: Session, actor: User | None, wave_id: int) -> delivery.StatusCounts:
