@@ -114,7 +114,8 @@ def dialect_insert(session: Session) -> Any:
         return postgresql.insert
     if name == "sqlite":
         return sqlite.insert
-    raise NotImplementedError(f"no upsert for the {name} dialect")
+    # DATABASE_URL only accepts SQLite and PostgreSQL (app/config.py), so this is a coding error.
+    raise ValueError(f"no upsert for the {name} dialect; the project runs on SQLite or PostgreSQL")
 
 
 _FIND = select(Draft.ciphertext).where(Draft.lookup == bindparam("draft_lookup"))
