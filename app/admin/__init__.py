@@ -46,10 +46,6 @@ def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     from app import tasks
 
-    # create_app() means to cap requests at 20 MB, but Flask's default config holds the key with
-    # None, so its ``.get(..., 20 MB)`` keeps None; set the cap here until that is fixed.
-    if not app.config.get("MAX_CONTENT_LENGTH"):
-        app.config["MAX_CONTENT_LENGTH"] = 20 * 1024 * 1024
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     tasks.init_app(app)
 

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import make_msgid
@@ -89,11 +89,9 @@ class Invite:
 def format_closing(closes_at: datetime, timezone: str, language: str) -> str:
     """The last day of the survey in the wave's zone (it closes at the end of that day)."""
     local = closes_at.astimezone(ZoneInfo(timezone))
-    last_day = local if (local.hour, local.minute, local.second) != (0, 0, 0) else None
-    if last_day is None:
-        from datetime import timedelta
-
-        last_day = local - timedelta(seconds=1)
+    # A wave closing at midnight closes at the end of the day before.
+    at_midnight = (local.hour, local.minute, local.second) == (0, 0, 0)
+    last_day = local - timedelta(seconds=1) if at_midnight else local
     return long_date(last_day.date(), language)
 
 

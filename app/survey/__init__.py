@@ -10,7 +10,6 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
 from app import security
-from app.extensions import login_manager
 from app.services.tokens import derive_key
 from app.survey.views import bp
 
@@ -39,17 +38,9 @@ def _limit_survey_bodies() -> None:
         request.max_content_length = SURVEY_MAX_BODY
 
 
-def _anonymous_until_auth_exists() -> None:
-    # Flask-Login's template context asks for a user on every page; survey pages have none.
-    # Until the auth blueprint registers its user loader, everyone is anonymous.
-    if login_manager._user_callback is None and login_manager._request_callback is None:
-        login_manager.request_loader(lambda _request: None)
-
-
 def init_app(app: Flask) -> None:
     """Security headers, log redaction, the body limit and the link look-up rate limit."""
     security.init_app(app)
-    _anonymous_until_auth_exists()
     app.before_request_funcs.setdefault(None, []).insert(0, _limit_survey_bodies)
     app.config.setdefault("SURVEY_LINK_RATE_LIMIT", DEFAULT_LINK_RATE_LIMIT)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -33,12 +32,7 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 def smtp_app(engine, session_factory, tmp_path: Path, port: int) -> Flask:  # type: ignore[no-untyped-def]
-    # app/config.py checks SMTP_HOST in the environment (an override alone is not seen there).
-    os.environ["SMTP_HOST"] = "127.0.0.1"
-    try:
-        app = _make(engine, tmp_path, port)
-    finally:
-        del os.environ["SMTP_HOST"]
+    app = _make(engine, tmp_path, port)
     get_database(app).sessions = session_factory
     return app
 
