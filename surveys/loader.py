@@ -317,13 +317,19 @@ class _Checker:
         return value
 
     def key(self, value: object, path: _Path) -> str | None:
+        return self._matching(
+            value,
+            path,
+            KEY_PATTERN,
+            "a valid key (lower-case letters, digits and _, starting with a letter)",
+        )
+
+    def _matching(
+        self, value: object, path: _Path, pattern: re.Pattern[str], what: str
+    ) -> str | None:
         text = self.string(value, path)
-        if text is not None and not KEY_PATTERN.match(text):
-            self.error(
-                path,
-                f"'{text}' is not a valid key (lower-case letters, digits and _, "
-                "starting with a letter)",
-            )
+        if text is not None and not pattern.match(text):
+            self.error(path, f"'{text}' is not {what}")
             return None
         return text
 
@@ -440,15 +446,12 @@ class _Checker:
         )
 
     def instrument_key(self, value: object, path: _Path) -> str | None:
-        text = self.string(value, path)
-        if text is not None and not INSTRUMENT_KEY_PATTERN.match(text):
-            self.error(
-                path,
-                f"'{text}' is not a valid instrument key (lower-case letters and digits, "
-                "words joined by - or _)",
-            )
-            return None
-        return text
+        return self._matching(
+            value,
+            path,
+            INSTRUMENT_KEY_PATTERN,
+            "a valid instrument key (lower-case letters and digits, words joined by - or _)",
+        )
 
     def version(self, value: object, path: _Path) -> str | None:
         if isinstance(value, int | float) and not isinstance(value, bool):
