@@ -61,6 +61,40 @@ COMMENTS = (
 )
 
 
+#: The open wave opened this many days before the day the demo is seeded, and closes as many after.
+OPEN_WAVE_HALF_SPAN = timedelta(days=21)
+
+
+@dataclass(frozen=True)
+class WaveWindow:
+    """When one demo wave runs: its survey year, first and last moment."""
+
+    year: int
+    opens_at: datetime
+    closes_at: datetime
+
+
+def demo_calendar(today: date) -> tuple[WaveWindow, WaveWindow]:
+    """Last year's (closed) and this year's (open) demo wave, dated relative to ``today``.
+
+    The open wave opened three weeks ago and closes in three weeks, so the printed links work on
+    whatever day the demo is run; the closed one ran over the same weeks a year earlier.
+    """
+    opens = datetime.combine(today - OPEN_WAVE_HALF_SPAN, datetime.min.time(), UTC)
+    opens = opens.replace(hour=13)
+    closes = datetime.combine(today + OPEN_WAVE_HALF_SPAN, datetime.min.time(), UTC)
+    closes = closes.replace(hour=23)
+    current = WaveWindow(opens.year, opens, closes)
+    before = WaveWindow(opens.year - 1, _a_year_before(opens), _a_year_before(closes))
+    return before, current
+
+
+def _a_year_before(moment: datetime) -> datetime:
+    # 29 February has no twin in the year before: take the 28th.
+    day = min(moment.day, 28) if (moment.month, moment.day) == (2, 29) else moment.day
+    return moment.replace(year=moment.year - 1, day=day)
+
+
 @dataclass(frozen=True)
 class DemoInfo:
     password: str
@@ -77,9 +111,12 @@ def seed(session: Session, secret_key: str, public_url: str, instance_path: Path
         .where(Jurisdiction.slug.in_([j[1] for j in JURISDICTIONS]))
     )
     seeded_now = not already
+    today = datetime.now(UTC).date()
     if seeded_now:
-        _seed_all(session, secret_key, password)
-        session.commit()
+        _seed_all(session, secret_key, password, today)
+    else:
+        _keep_open(session, today)
+    session.commit()
     return DemoInfo(password, _open_links(session, secret_key, public_url), seeded_now)
 
 
@@ -94,7 +131,28 @@ def _demo_password(instance_path: Path) -> str:
     return password
 
 
-def _seed_all(session: Session, secret_key: str, password: str) -> None:
+def _keep_open(session: Session, today: date) -> None:
+    """A demo seeded weeks ago still shows an open wave: move a near closing date out again."""
+    soon = datetime.combine(today + timedelta(days=7), datetime.min.time(), UTC)
+    later = demo_calendar(today)[1].closes_at
+    for wave in session.scalars(
+        select(Wave)
+        .join(Jurisdiction, Wave.jurisdiction_id == Jurisdiction.id)
+        .where(
+            Jurisdiction.slug.in_([j[1] for j in JURISDICTIONS]),
+            Wave.status == WaveStatus.OPEN,
+        )
+    ):
+        if _aware(wave.closes_at) < soon:
+            wave.closes_at = later
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for what was stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _seed_all(session: Session, secret_key: str, password: str, today: date) -> None:
     rng = np.random.default_rng(SEED)
     instrument = surveys.load_default()
     instrument_row = ensure_instrument(session, instrument)
@@ -105,28 +163,28 @@ def _seed_all(session: Session, secret_key: str, password: str) -> None:
         session.add(jurisdiction)
         session.flush()
         root, teams, staff = _build_tree(session, jurisdiction, n_regions, rng)
-        effects_2025 = new_team_effects(instrument, len(teams), rng)
-        # Some jurisdictions worked on speaking up and supervision after their 2025 results.
+        effects_before = new_team_effects(instrument, len(teams), rng)
+        # Some jurisdictions worked on speaking up and supervision after last year's results.
         shift = np.zeros(len(instrument.scales))
         if index % 2 == 0:
             shift[:2] = 0.25
-        effects_2026 = effects_2025.drift(rng, shift=shift)
-        for year, effects, rate, status in (
-            (2025, effects_2025, 0.72, WaveStatus.CLOSED),
-            (2026, effects_2026, 0.45, WaveStatus.OPEN),
+        effects_now = effects_before.drift(rng, shift=shift)
+        before, current = demo_calendar(today)
+        for window, effects, rate, status in (
+            (before, effects_before, 0.72, WaveStatus.CLOSED),
+            (current, effects_now, 0.45, WaveStatus.OPEN),
         ):
+            closed = status == WaveStatus.CLOSED
             wave = Wave(
                 jurisdiction_id=jurisdiction.id,
                 instrument_id=instrument_row.id,
-                year=year,
-                opens_at=datetime(year, 11, 2, 13, tzinfo=UTC),
-                closes_at=datetime(year, 12, 14, 23, tzinfo=UTC),
+                year=window.year,
+                opens_at=window.opens_at,
+                closes_at=window.closes_at,
                 timezone="America/New_York",
                 status=status,
-                launched_at=datetime(year, 11, 2, 13, tzinfo=UTC),
-                closed_at=datetime(year, 12, 14, 23, tzinfo=UTC)
-                if status == WaveStatus.CLOSED
-                else None,
+                launched_at=window.opens_at,
+                closed_at=window.closes_at if closed else None,
             )
             session.add(wave)
             session.flush()
@@ -281,7 +339,8 @@ def _seed_daily_counts(
     rng: np.random.Generator,
 ) -> None:
     """Spread each team's submissions over the days the wave has been open (most at the start)."""
-    end = wave.closes_at.date() if wave.status == WaveStatus.CLOSED else date(2026, 11, 25)
+    seeded_on = datetime.now(UTC).date()
+    end = wave.closes_at.date() if wave.status == WaveStatus.CLOSED else seeded_on
     days = max(1, (end - wave.opens_at.date()).days)
     counts: dict[tuple[int, date], int] = {}
     for row in team_of:

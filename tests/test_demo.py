@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ import surveys
 from app.services.tokens import hash_token
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The survey year of the demo's open wave when seeded today (it opened three weeks ago).
+THIS_YEAR = (datetime.now(UTC).date() - timedelta(days=21)).year
 
 
 def _run_demo(instance: Path) -> tuple[float, str]:
@@ -104,14 +107,14 @@ def test_six_jurisdictions_one_keeping_its_benchmarks(seeded: dict) -> None:
     assert sorted(r[0] for r in rows) == [0, 1, 1, 1, 1, 1]
 
 
-def test_each_jurisdiction_has_a_closed_2025_and_an_open_2026_wave(seeded: dict) -> None:
+def test_each_jurisdiction_has_last_years_closed_wave_and_an_open_one(seeded: dict) -> None:
     rows = (
         seeded["db"]
         .execute("SELECT jurisdiction_id, year, status FROM waves ORDER BY jurisdiction_id, year")
         .fetchall()
     )
     assert len(rows) == 12
-    assert {(y, s) for _, y, s in rows} == {(2025, "closed"), (2026, "open")}
+    assert {(y, s) for _, y, s in rows} == {(THIS_YEAR - 1, "closed"), (THIS_YEAR, "open")}
     emails_kept = (
         seeded["db"]
         .execute(
@@ -148,7 +151,7 @@ def _responses(db: sqlite3.Connection, year: int) -> pd.DataFrame:
 def test_some_teams_fall_below_the_reporting_threshold_and_some_answers_do_not_apply(
     seeded: dict,
 ) -> None:
-    answers = _responses(seeded["db"], 2026)
+    answers = _responses(seeded["db"], THIS_YEAR)
     per_team = answers.groupby("unit").size()
     assert (per_team < 5).sum() >= 3
     instrument = surveys.load_default()
@@ -156,7 +159,7 @@ def test_some_teams_fall_below_the_reporting_threshold_and_some_answers_do_not_a
     assert 0.005 < missing < 0.10
 
 
-@pytest.mark.parametrize("year", [2025, 2026])
+@pytest.mark.parametrize("year", [THIS_YEAR - 1, THIS_YEAR])
 def test_seeded_answers_have_realistic_reliability_and_team_differences(
     seeded: dict, year: int
 ) -> None:
@@ -180,3 +183,34 @@ def test_seeded_answers_have_realistic_reliability_and_team_differences(
         icc1 = (ms_between - ms_within) / (ms_between + (n_bar - 1) * ms_within)
         assert 0.04 <= icc1 <= 0.18, (scale.key, icc1)
     assert np.isfinite(alpha)
+
+
+@pytest.mark.parametrize(
+    "today", [date(2026, 1, 2), date(2028, 2, 29), date(2027, 7, 15), date(2030, 12, 31)]
+)
+def test_the_demo_waves_are_dated_around_any_day_it_is_run(today: date) -> None:
+    from app.demo import demo_calendar
+
+    before, current = demo_calendar(today)
+    noon = datetime.combine(today, datetime.min.time(), UTC).replace(hour=12)
+    assert current.opens_at < noon < current.closes_at
+    assert before.closes_at < current.opens_at
+    assert before.year == current.year - 1
+    assert before.opens_at < before.closes_at
+
+
+def test_an_old_demo_database_gets_its_open_wave_extended(tmp_path: Path) -> None:
+    """A demo seeded long ago and started again still shows an open wave with working links."""
+    instance = tmp_path / "instance"
+    _run_demo(instance)
+    db = sqlite3.connect(instance / "survey.sqlite3")
+    db.execute("UPDATE waves SET closes_at = '2020-01-01 00:00:00.000000' WHERE status = 'open'")
+    db.commit()
+    _run_demo(instance)
+    closes = [
+        datetime.fromisoformat(c).replace(tzinfo=UTC)
+        for (c,) in db.execute("SELECT closes_at FROM waves WHERE status = 'open'")
+    ]
+    db.close()
+    assert len(closes) == 6
+    assert all(c > datetime.now(UTC) + timedelta(days=7) for c in closes)
