@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from flask import Blueprint, Flask, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -36,6 +39,30 @@ def _forbidden(error: PermissionDenied) -> ResponseReturnValue:
 @bp.errorhandler(NotFound)
 def _not_found(error: NotFound) -> ResponseReturnValue:
     return render_template("admin/error.html", title="Not found", message=str(error)), 404
+
+
+@bp.app_template_filter("in_zone")
+def _in_zone(moment: datetime | None, timezone: str) -> str:
+    """A stored UTC time as the wave's local time, with the zone named (no bare UTC on pages)."""
+    if moment is None:
+        return "—"
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        local = aware.astimezone(ZoneInfo(timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = aware.astimezone(UTC)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+@bp.app_template_filter("closing_day")
+def _closing_day(moment: datetime, timezone: str) -> str:
+    """A wave closes at the end of a day: name that day, as the administrator chose it."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        local = aware.astimezone(ZoneInfo(timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = aware.astimezone(UTC)
+    return f"the end of {(local - timedelta(seconds=1)):%Y-%m-%d} ({timezone})"
 
 
 def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:

@@ -18,7 +18,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 
 class ActionForm(FlaskForm):  # type: ignore[misc]
@@ -33,16 +40,21 @@ class JurisdictionForm(FlaskForm):  # type: ignore[misc]
     shares_benchmarks = BooleanField("Contributes to national benchmarks", default=True)
 
 
+_ROLES = (
+    SelectChoice("leader", "Leader (reads reports of its units)"),
+    SelectChoice("jurisdiction_admin", "Jurisdiction administrator"),
+    SelectChoice("national", "National coordinator"),
+)
+
+
+def role_choices(*, national: bool) -> list[SelectChoice]:
+    """The roles this actor may grant: only the national coordinator makes national accounts."""
+    return [c for c in _ROLES if national or c.value != "national"]
+
+
 class UserForm(FlaskForm):  # type: ignore[misc]
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
-    role = SelectField(
-        "Role",
-        choices=[
-            SelectChoice("leader", "Leader (reads reports of its units)"),
-            SelectChoice("jurisdiction_admin", "Jurisdiction administrator"),
-            SelectChoice("national", "National coordinator"),
-        ],
-    )
+    role = SelectField("Role", choices=list(_ROLES))
     jurisdiction = SelectField("Jurisdiction", coerce=int, validate_choice=False, default=0)
     units = TextAreaField("Units (leaders: one path per line, e.g. Region 3 / Office A)")
     password = PasswordField("Initial password", validators=[DataRequired(), Length(min=12)])
@@ -57,20 +69,32 @@ class RosterConfirmForm(FlaskForm):  # type: ignore[misc]
     checksum = HiddenField(validators=[DataRequired()])
 
 
-def _next_year() -> int:
-    return date.today().year
+def _not_before_today(form: FlaskForm, field: DateField) -> None:
+    # A day or so of slack: the administrator's today may be behind the server's in UTC.
+    if field.data is not None and field.data < date.today() - timedelta(days=1):
+        raise ValidationError("The closing day has already passed.")
+
+
+def _after_opening(form: FlaskForm, field: DateField) -> None:
+    opens = getattr(form, "opens", None)
+    if field.data and opens is not None and opens.data and field.data < opens.data:
+        raise ValidationError("The wave must close on or after the day it opens.")
 
 
 class WaveForm(FlaskForm):  # type: ignore[misc]
-    year = IntegerField("Year", default=_next_year, validators=[NumberRange(2000, 2100)])
+    year = IntegerField(
+        "Year", default=lambda: date.today().year, validators=[NumberRange(2000, 2100)]
+    )
     instrument = SelectField("Instrument", validate_choice=False)
     opens = DateField("Opens on", default=date.today, validators=[DataRequired()])
     closes = DateField(
         "Closes at the end of",
         default=lambda: date.today() + timedelta(days=21),
-        validators=[DataRequired()],
+        validators=[DataRequired(), _not_before_today, _after_opening],
     )
-    timezone = StringField("Time zone", default="America/Chicago", validators=[DataRequired()])
+    timezone = StringField(
+        "Time zone", default="America/Chicago", validators=[DataRequired(), Length(max=64)]
+    )
     reminder_max = IntegerField(
         "At most this many reminders", default=2, validators=[NumberRange(0, 10)]
     )
@@ -83,3 +107,21 @@ class WaveForm(FlaskForm):  # type: ignore[misc]
     pool_k = IntegerField(
         "Shuffle pool size", default=10, validators=[Optional(), NumberRange(2, 100)]
     )
+
+
+class WaveEditForm(FlaskForm):  # type: ignore[misc]
+    """A draft's settings; for an open wave only the closing day and reminders are used."""
+
+    # InputRequired, not DataRequired: the latter would replace "Not a valid date value".
+    opens = DateField("Opens on", validators=[InputRequired()])
+    closes = DateField(
+        "Closes at the end of",
+        validators=[InputRequired(), _not_before_today, _after_opening],
+    )
+    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+    reminder_max = IntegerField("At most this many reminders", validators=[NumberRange(0, 10)])
+    reminder_min_days = IntegerField(
+        "At least this many days apart", validators=[NumberRange(0, 60)]
+    )
+    min_report_n = IntegerField("Smallest group shown in results", validators=[NumberRange(3, 100)])
+    pool_k = IntegerField("Shuffle pool size", validators=[NumberRange(2, 100)])

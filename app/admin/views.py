@@ -18,12 +18,23 @@ from app.admin.forms import (
     RosterConfirmForm,
     RosterUploadForm,
     UserForm,
+    WaveEditForm,
     WaveForm,
+    role_choices,
 )
 from app.auth import current_admin
 from app.db import get_session
 from app.models import Role, User
-from app.services import access, audit, jurisdictions, report_batches, roster, users, waves
+from app.services import (
+    access,
+    audit,
+    jurisdictions,
+    report_batches,
+    roster,
+    users,
+    wave_previews,
+    waves,
+)
 
 
 def _actor() -> User:
@@ -91,6 +102,7 @@ def users_page() -> ResponseReturnValue:
     session = get_session()
     listed = users.list_users(session, actor)  # raises PermissionDenied for leaders
     form = UserForm()
+    form.role.choices = role_choices(national=access.is_national(actor))
     choices = [
         SelectChoice(str(j.id), j.name) for j in jurisdictions.list_jurisdictions(session, actor)
     ]
@@ -243,6 +255,8 @@ def wave_new() -> ResponseReturnValue:
     jurisdiction_id = _own_jurisdiction(actor)
     form = WaveForm()
     form.instrument.choices = _instrument_choices()
+    if request.method == "GET":
+        form.year.data = wave_previews.next_wave_year(get_session(), jurisdiction_id)
     if form.validate_on_submit():
         key, version = waves.parse_instrument_ref(form.instrument.data or "")
         try:
@@ -313,9 +327,17 @@ def _wave_action(wave_id: int, verb: str) -> ResponseReturnValue:
     return redirect(url_for("admin.wave", wave_id=wave_id))
 
 
-@bp.post("/waves/<int:wave_id>/launch")
+@bp.route("/waves/<int:wave_id>/launch", methods=["GET", "POST"])
 def wave_launch(wave_id: int) -> ResponseReturnValue:
-    return _wave_action(wave_id, "launch")
+    """GET: what a launch will send, and the button that does it; POST: launch."""
+    if request.method == "POST":
+        return _wave_action(wave_id, "launch")
+    try:
+        preview = wave_previews.launch_preview(get_session(), _actor(), wave_id)
+    except waves.WaveError as error:
+        flash(str(error), "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    return render_template("admin/wave_launch.html", preview=preview, action=ActionForm())
 
 
 @bp.post("/waves/<int:wave_id>/remind")
@@ -328,9 +350,52 @@ def wave_retry(wave_id: int) -> ResponseReturnValue:
     return _wave_action(wave_id, "retry")
 
 
-@bp.post("/waves/<int:wave_id>/close")
+@bp.route("/waves/<int:wave_id>/close", methods=["GET", "POST"])
 def wave_close(wave_id: int) -> ResponseReturnValue:
-    return _wave_action(wave_id, "close")
+    """GET: what closing stops and erases, and the button that does it; POST: close."""
+    if request.method == "POST":
+        return _wave_action(wave_id, "close")
+    try:
+        preview = wave_previews.close_preview(get_session(), _actor(), wave_id)
+    except waves.WaveError as error:
+        flash(str(error), "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    return render_template("admin/wave_close.html", preview=preview, action=ActionForm())
+
+
+@bp.route("/waves/<int:wave_id>/edit", methods=["GET", "POST"])
+def wave_edit(wave_id: int) -> ResponseReturnValue:
+    """A draft's settings, or an open wave's closing day and reminders."""
+    actor = _actor()
+    session = get_session()
+    wave = waves.get_wave(session, actor, wave_id)
+    if wave.status.value == "closed":
+        flash("A closed wave cannot be changed.", "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    draft = wave.status.value == "draft"
+    form = WaveEditForm(obj=None if request.method == "POST" else wave_previews.edit_values(wave))
+    if form.validate_on_submit():
+        try:
+            waves.update_wave(
+                session,
+                actor,
+                wave_id,
+                opens=form.opens.data if draft else None,
+                closes=form.closes.data,
+                timezone=form.timezone.data if draft else None,
+                reminder_max=form.reminder_max.data,
+                reminder_min_days=form.reminder_min_days.data,
+                min_report_n=form.min_report_n.data if draft else None,
+                pool_k=form.pool_k.data if draft else None,
+            )
+        except waves.WaveError as error:
+            session.rollback()
+            flash(str(error), "error")
+        else:
+            flash("Wave settings saved.", "ok")
+            return redirect(url_for("admin.wave", wave_id=wave_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/wave_edit.html", form=form, wave=wave, draft=draft), status
 
 
 # --- all reports of a wave as one ZIP ------------------------------------------------------
@@ -341,6 +406,9 @@ def wave_reports_zip(wave_id: int) -> ResponseReturnValue:
     actor = _actor()
     if not ActionForm().validate_on_submit():
         flash("The form expired; try again.", "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    if waves.get_wave(get_session(), actor, wave_id).status.value == "draft":
+        flash("Reports exist once the wave has been launched and people have answered.", "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     batch = report_batches.request_batch(get_session(), actor, wave_id)
     tasks.build_report_batch(batch.id)  # a batch already claimed by a worker is left alone

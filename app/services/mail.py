@@ -21,10 +21,10 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -43,6 +43,13 @@ _SUBJECTS = {
     ("en", True): "Reminder: the safety culture survey closes {closes}",
     ("es", False): "Su encuesta de cultura de seguridad — {jurisdiction}",
     ("es", True): "Recordatorio: la encuesta de cultura de seguridad cierra el {closes}",
+}
+
+#: The sender's display name when MAIL_FROM is a bare address: a name people recognise, since
+#: spam filters and readers both distrust a bare ``survey@…``.
+_SENDER_NAMES = {
+    "en": "{jurisdiction} staff survey",
+    "es": "Encuesta al personal de {jurisdiction}",
 }
 
 _environment = Environment(
@@ -111,8 +118,13 @@ def build_message(invite: Invite, mail_from: str) -> EmailMessage:
         "subject": subject,
     }
     message = EmailMessage(policy=SMTP_POLICY)
-    message["From"] = mail_from
+    if "<" in mail_from:  # already "Name <address>"
+        message["From"] = mail_from
+    else:
+        name = _SENDER_NAMES[language].format(jurisdiction=invite.jurisdiction)
+        message["From"] = formataddr((name, mail_from))
     message["To"] = invite.to
+    message["Date"] = format_datetime(datetime.now(UTC))
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain=mail_from.rpartition("@")[2] or "localhost")
     message["Auto-Submitted"] = "auto-generated"

@@ -178,7 +178,10 @@ def update_wave(
         old_closes = (wave.closes_at.astimezone(_zone(wave.timezone)) - timedelta(seconds=1)).date()
         if launched and opens is not None and opens != old_opens:
             raise WaveStateError("the opening day cannot change once the wave is launched")
-        wave.opens_at, wave.closes_at = day_bounds(opens or old_opens, closes or old_closes, zone)
+        opens_at, closes_at = day_bounds(opens or old_opens, closes or old_closes, zone)
+        if closes is not None and closes != old_closes and closes_at <= utcnow():
+            raise WaveError(f"dates: the closing day ({closes}) has already passed")
+        wave.opens_at, wave.closes_at = opens_at, closes_at
         wave.timezone = zone
     if reminder_max is not None:
         wave.reminder_max = reminder_max

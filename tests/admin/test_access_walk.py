@@ -48,6 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "admin.wave_remind": {"admin"},
     "admin.wave_retry": {"admin"},
     "admin.wave_close": {"admin"},
+    "admin.wave_edit": {"admin"},
     # All of a wave's reports: only its own jurisdiction's administrators (national sees other
     # jurisdictions as benchmarks only).
     "admin.wave_reports_zip": {"admin"},

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,28 @@ def test_messages_are_in_the_person_language_with_closing_day_and_privacy_promis
     english = text_of(by_to["bob@x.org"])
     assert "Your privacy" in english and closing.strftime("%B") in english
     assert "Reminder" not in str(by_to["bob@x.org"]["Subject"])
+
+
+def test_messages_carry_date_message_id_and_a_sender_name_spam_filters_expect(
+    engine, session_factory, session: Session, lake: Jurisdiction, tmp_path: Path, smtp: SmtpServer
+) -> None:
+    app = smtp_app(engine, session_factory, tmp_path, smtp.port)
+    open_wave(session, lake, [("ana@x.org", "T", "es"), ("bob@x.org", "T", "en")])
+    before = datetime.now(UTC) - timedelta(minutes=1)
+    with app.app_context():
+        tasks.init_app(app)
+        tasks.dispatch()
+    by_to = {str(m["To"]): m for m in smtp.handler.messages}
+    assert set(by_to) == {"ana@x.org", "bob@x.org"}
+    ids = set()
+    for message in by_to.values():
+        sent = parsedate_to_datetime(str(message["Date"]))
+        assert before <= sent <= datetime.now(UTC) + timedelta(minutes=1)
+        ids.add(str(message["Message-ID"]))
+        name, address = parseaddr(str(message["From"]))
+        assert address == app.config["MAIL_FROM"] and "Lake County" in name
+    assert len(ids) == 2 and all(i.startswith("<") and i.endswith(">") for i in ids)
+    assert "Encuesta" in parseaddr(str(by_to["ana@x.org"]["From"]))[0]
 
 
 def test_second_reminder_reaches_only_those_who_had_not_answered_by_then(
