@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -26,6 +26,8 @@ bp = Blueprint(
 @bp.before_request
 def _signed_in_only() -> ResponseReturnValue | None:
     """Every admin page needs an account; what it may see is decided by the services."""
+    if request.endpoint == "admin.static":
+        return None  # the sign-in page uses the stylesheet too
     if not current_user.is_authenticated:
         return login_manager.unauthorized()  # type: ignore[no-any-return]
     return None
