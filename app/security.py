@@ -40,6 +40,8 @@ SECURITY_HEADERS = {
 
 #: A path segment after /s/ (a survey link's token, or anything in its place).
 _SURVEY_TOKEN = re.compile(r"/s/(?!(?:page/\d+|thanks)(?=[\s\"?#]|$))[^/\s\"?#]+")
+#: The signed token of an account link (password reset, invitation) in its path.
+_ACCOUNT_TOKEN = re.compile(r"/(reset|welcome)/[^/\s\"?#]+")
 #: Anything shaped like a token: 32 or more URL-safe base64 characters in a row.
 _TOKEN_LIKE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-])")
 #: A request-log line for an anonymous route: "<addr> - - [date] "GET /s/… HTTP/1.1" 200 -".
@@ -53,6 +55,7 @@ REDACTED_TOKEN = "[token]"
 def redact(message: str) -> str:
     """``message`` with tokens removed and, on an anonymous route's request line, no address."""
     message = _SURVEY_TOKEN.sub("/s/" + REDACTED_TOKEN, message)
+    message = _ACCOUNT_TOKEN.sub(lambda m: f"/{m.group(1)}/{REDACTED_TOKEN}", message)
     message = _TOKEN_LIKE.sub(REDACTED_TOKEN, message)
     if _ANONYMOUS_ROUTE.search(message):
         message = _LEADING_ADDRESS.sub("- - - [", message)

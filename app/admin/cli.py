@@ -15,9 +15,11 @@ from typing import Any, NoReturn, TypeVar
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
 from app.db import get_session
-from app.services import access, jurisdictions, roster, users, waves
+from app.models import User
+from app.services import access, accounts, jurisdictions, roster, users, waves
 from app.services.jurisdictions import NotFound
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,6 +94,117 @@ def users_create(
         unit_paths=units,
     )
     click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+
+
+@users_group.command("list")
+@click.option("--jurisdiction", "slug", help="Only this jurisdiction's accounts.")
+@_one_line_errors
+def users_list(slug: str | None) -> None:
+    """One line per account: email, role, jurisdiction, state."""
+    session = get_session()
+    query = select(User).order_by(User.email)
+    if slug:
+        query = query.where(User.jurisdiction_id == _jurisdiction_id(slug))
+    for user in session.scalars(query):
+        where = user.jurisdiction.slug if user.jurisdiction else "-"
+        state = "active" if user.active else "inactive"
+        if user.locked_until is not None:
+            state += f", locked until {user.locked_until:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"{user.email}\t{user.role.value}\t{where}\t{state}")
+
+
+def _user_by_email(email: str) -> User:
+    user = get_session().scalars(select(User).where(User.email == users.normalise_email(email)))
+    found = user.first()
+    if found is None:
+        raise users.UserError(f"no account {email!r}")
+    return found
+
+
+@users_group.command("invite")
+@click.option("--email", required=True)
+@click.option(
+    "--role", required=True, type=click.Choice(["national", "jurisdiction_admin", "leader"])
+)
+@click.option("--jurisdiction", "slug", help="Slug of the jurisdiction (not for national).")
+@click.option("--unit", "units", multiple=True, help="Unit path a leader reads (repeatable).")
+@click.option("--print-link", is_flag=True, help="Also print the link (when mail cannot reach).")
+@_one_line_errors
+def users_invite(
+    email: str, role: str, slug: str | None, units: tuple[str, ...], print_link: bool
+) -> None:
+    """Create an account and email its owner a link to choose a password (7 days, once)."""
+    from app.auth.links import account_link, send_account_link
+
+    user = accounts.invite_user(
+        get_session(),
+        None,
+        email=email,
+        role=role,
+        jurisdiction_id=_jurisdiction_id(slug) if slug else None,
+        unit_paths=units,
+    )
+    token = accounts.make_link_token(current_app.config["SECRET_KEY"], user, "invitation")
+    sent = send_account_link(user.email, token, "invitation")
+    click.echo(
+        f"invited {user.role.value} {user.email} (id {user.id}); "
+        f"email {'sent' if sent else 'NOT sent'}"
+    )
+    if print_link:
+        click.echo(account_link(token, "invitation"))
+
+
+@users_group.command("reset-password")
+@click.argument("email")
+@click.option("--print-link", is_flag=True, help="Also print the link (when mail cannot reach).")
+@_one_line_errors
+def users_reset_password(email: str, print_link: bool) -> None:
+    """Email an account a link to choose a new password (2 hours, once)."""
+    from app.auth.links import account_link, send_account_link
+
+    user = _user_by_email(email)
+    if not user.active:
+        raise users.UserError(f"{user.email} is deactivated: activate it first")
+    token = accounts.make_link_token(current_app.config["SECRET_KEY"], user, "reset")
+    sent = send_account_link(user.email, token, "reset")
+    click.echo(f"password link for {user.email}: email {'sent' if sent else 'NOT sent'}")
+    if print_link:
+        click.echo(account_link(token, "reset"))
+
+
+@users_group.command("deactivate")
+@click.argument("email")
+@_one_line_errors
+def users_deactivate(email: str) -> None:
+    """Deactivate an account (its sessions end at their next request)."""
+    user = users.set_active(get_session(), None, _user_by_email(email).id, False)
+    click.echo(f"deactivated {user.email}")
+
+
+@users_group.command("activate")
+@click.argument("email")
+@_one_line_errors
+def users_activate(email: str) -> None:
+    """Reactivate an account."""
+    user = users.set_active(get_session(), None, _user_by_email(email).id, True)
+    click.echo(f"activated {user.email}")
+
+
+@users_group.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["national", "jurisdiction_admin", "leader"]))
+@click.option("--jurisdiction", "slug", help="Move the account to this jurisdiction too.")
+@_one_line_errors
+def users_set_role(email: str, role: str, slug: str | None) -> None:
+    """Change an account's role (a national account belongs to no jurisdiction)."""
+    user = accounts.set_role(
+        get_session(),
+        None,
+        _user_by_email(email).id,
+        role,
+        jurisdiction_id=_jurisdiction_id(slug) if slug else None,
+    )
+    click.echo(f"{user.email} is now {user.role.value}")
 
 
 # --- jurisdictions --------------------------------------------------------------------------

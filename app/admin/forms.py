@@ -57,7 +57,10 @@ class UserForm(FlaskForm):  # type: ignore[misc]
     role = SelectField("Role", choices=list(_ROLES))
     jurisdiction = SelectField("Jurisdiction", coerce=int, validate_choice=False, default=0)
     units = TextAreaField("Units (leaders: one path per line, e.g. Region 3 / Office A)")
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=12)])
+    password = PasswordField(
+        "Initial password (leave empty to send an invitation by email instead)",
+        validators=[Optional(), Length(min=12, max=200)],
+    )
 
 
 class RosterUploadForm(FlaskForm):  # type: ignore[misc]

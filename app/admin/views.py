@@ -23,10 +23,12 @@ from app.admin.forms import (
     role_choices,
 )
 from app.auth import current_admin
+from app.auth.links import send_account_link
 from app.db import get_session
 from app.models import Role, User
 from app.services import (
     access,
+    accounts,
     audit,
     jurisdictions,
     report_batches,
@@ -112,23 +114,70 @@ def users_page() -> ResponseReturnValue:
         jurisdiction_id = form.jurisdiction.data or None
         if not access.is_national(actor):
             jurisdiction_id = actor.jurisdiction_id
+        units = [line.strip() for line in form.units.data.splitlines() if line.strip()]
         try:
-            users.create_user(
-                session,
-                actor,
-                email=form.email.data,
-                password=form.password.data,
-                role=form.role.data,
-                jurisdiction_id=jurisdiction_id,
-                unit_paths=[line.strip() for line in form.units.data.splitlines() if line.strip()],
-            )
+            if form.password.data:
+                users.create_user(
+                    session,
+                    actor,
+                    email=form.email.data,
+                    password=form.password.data,
+                    role=form.role.data,
+                    jurisdiction_id=jurisdiction_id,
+                    unit_paths=units,
+                )
+            else:
+                invited = accounts.invite_user(
+                    session,
+                    actor,
+                    email=form.email.data,
+                    role=form.role.data,
+                    jurisdiction_id=jurisdiction_id,
+                    unit_paths=units,
+                )
         except users.UserError as error:
+            session.rollback()
             flash(str(error), "error")
         else:
-            flash(f"Account {form.email.data} created.", "ok")
+            if form.password.data:
+                flash(f"Account {form.email.data} created.", "ok")
+            elif _send_link(invited, "invitation"):
+                flash(f"Account {invited.email} created; an invitation email is on its way.", "ok")
+            else:
+                flash(
+                    f"Account {invited.email} created, but the invitation email could not be "
+                    "sent. Use “Send a password link” once mail works again.",
+                    "error",
+                )
             return redirect(url_for("admin.users"))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/users.html", form=form, users=listed, action=ActionForm()), status
+
+
+def _send_link(user: User, purpose: str) -> bool:
+    token = accounts.make_link_token(current_app.config["SECRET_KEY"], user, purpose)
+    return send_account_link(user.email, token, purpose)
+
+
+@bp.post("/users/<int:user_id>/password-link")
+def user_password_link(user_id: int) -> ResponseReturnValue:
+    """Email an account a link to choose a new password (works once, for two hours)."""
+    actor = _actor()
+    target = users.get_user(get_session(), actor, user_id)  # scope first
+    if ActionForm().validate_on_submit():
+        audit.record(
+            get_session(),
+            actor,
+            "user.password_link_sent",
+            f"user {target.email}",
+            jurisdiction_id=target.jurisdiction_id,
+        )
+        get_session().commit()
+        if _send_link(target, "reset"):
+            flash(f"A link to choose a new password was sent to {target.email}.", "ok")
+        else:
+            flash("The email could not be sent; check the mail settings and try again.", "error")
+    return redirect(url_for("admin.users"))
 
 
 @bp.post("/users/<int:user_id>/active")

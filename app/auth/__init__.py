@@ -86,4 +86,4 @@ def init_app(app: Flask) -> None:
     app.before_request(_expire_sessions)
 
 
-from app.auth import views  # noqa: E402,F401  (registers the routes on bp)
+from app.auth import links, views  # noqa: E402,F401  (registers the routes on bp)

@@ -18,3 +18,20 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
     repeat = PasswordField(
         "Repeat the new password", validators=[EqualTo("password", "The passwords differ.")]
     )
+
+
+class ResetRequestForm(FlaskForm):  # type: ignore[misc]
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+
+
+class NewPasswordForm(FlaskForm):  # type: ignore[misc]
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired(),
+            Length(min=12, max=200, message="Use at least 12 characters (and at most 200)."),
+        ],
+    )
+    repeat = PasswordField(
+        "Repeat the new password", validators=[EqualTo("password", "The passwords differ.")]
+    )

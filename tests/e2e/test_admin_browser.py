@@ -143,3 +143,23 @@ def test_sign_out_is_readable_on_the_header(site: Site, admin_world: Admin, cont
     assert colour == "rgb(255, 255, 255)"
     page.click(".site-header button.link")
     assert "/login" in page.url
+
+
+def test_sign_in_and_password_link_pages_have_no_wcag_21_aa_violations(
+    site: Site, admin_world: Admin, context: Any
+) -> None:
+    from sqlalchemy import select
+
+    from app.models import User
+    from app.services import accounts
+
+    with Session(site.engine) as session:
+        user = session.scalars(select(User).where(User.email == "axe-admin@x.org")).one()
+        token = accounts.make_link_token(TEST_SECRET, user, "reset")
+    page = context.new_page()
+    problems = _scan_all(site, page, ["/login", "/reset", f"/reset/{token}"])
+    response = page.goto(f"{site.base}/reset/not-a-real-link")
+    assert response is not None and response.status == 400
+    if violations := axe_violations(page):
+        problems["a broken link"] = violations
+    assert problems == {}

@@ -1,0 +1,219 @@
+"""Account links by email: invitations to set a first password, and password resets.
+
+A link carries the account id and a fingerprint of its current password hash, signed with
+itsdangerous under ``SECRET_KEY`` with a purpose-specific salt and a maximum age. Setting a
+password changes the hash, so a link works once: the second use finds another fingerprint.
+Asking for a reset answers the same way whether or not the address has an account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, formataddr, make_msgid
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Role, User
+from app.services import audit
+from app.services.users import UserError, create_user, get_user, normalise_email, set_password
+
+#: How long each kind of link works.
+LINK_AGES = {"reset": timedelta(hours=2), "invitation": timedelta(days=7)}
+_SALTS = {"reset": "account-password-reset", "invitation": "account-invitation"}
+
+
+class LinkInvalid(Exception):
+    """The link was altered, is for another purpose, or its account no longer exists."""
+
+
+class LinkExpired(LinkInvalid):
+    """The link is older than it may be."""
+
+
+class LinkUsed(LinkInvalid):
+    """The password was set since the link was made: a link works once."""
+
+
+def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=_SALTS[purpose])
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:24]
+
+
+def make_link_token(secret_key: str, user: User, purpose: str) -> str:
+    """A signed token for ``purpose`` (``reset`` or ``invitation``) bound to the password hash."""
+    return str(_serializer(secret_key, purpose).dumps({"u": user.id, "p": _fingerprint(user)}))
+
+
+def user_of_link(session: Session, secret_key: str, token: str, purpose: str) -> User:
+    """The active account a link is for, or LinkInvalid / LinkExpired / LinkUsed."""
+    serializer = _serializer(secret_key, purpose)
+    try:
+        payload = serializer.loads(token, max_age=int(LINK_AGES[purpose].total_seconds()))
+    except SignatureExpired:
+        raise LinkExpired("this link has expired") from None
+    except BadSignature:
+        raise LinkInvalid("this link is not valid") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
+        raise LinkInvalid("this link is not valid")
+    user = session.get(User, payload["u"])
+    if user is None or not user.active:
+        raise LinkInvalid("this link is not valid")
+    if not secrets.compare_digest(str(payload.get("p", "")), _fingerprint(user)):
+        raise LinkUsed("this link was already used")
+    return user
+
+
+def set_password_by_link(
+    session: Session, secret_key: str, token: str, purpose: str, password: str
+) -> User:
+    """Check the link, then set the password (which also ends the account's other sessions)."""
+    user = user_of_link(session, secret_key, token, purpose)
+    set_password(session, None, user.id, password)
+    audit.record(
+        session,
+        None,
+        "user.password_link" if purpose == "reset" else "user.invitation_accepted",
+        f"user {user.email}",
+        jurisdiction_id=user.jurisdiction_id,
+    )
+    session.commit()
+    return user
+
+
+def find_active_by_email(session: Session, email: str) -> User | None:
+    return session.scalars(
+        select(User).where(User.email == normalise_email(email), User.active.is_(True))
+    ).first()
+
+
+def invite_user(
+    session: Session,
+    actor: User | None,
+    *,
+    email: str,
+    role: Role | str,
+    jurisdiction_id: int | None = None,
+    unit_paths: Sequence[str] = (),
+) -> User:
+    """Create an account nobody can sign in to until its invitation link sets a password."""
+    unusable = secrets.token_urlsafe(48)  # never shown to anyone; replaced through the link
+    user = create_user(
+        session,
+        actor,
+        email=email,
+        password=unusable,
+        role=role,
+        jurisdiction_id=jurisdiction_id,
+        unit_paths=unit_paths,
+    )
+    audit.record(
+        session, actor, "user.invite", f"user {user.email}", jurisdiction_id=user.jurisdiction_id
+    )
+    session.commit()
+    return user
+
+
+def set_role(
+    session: Session,
+    actor: User | None,
+    user_id: int,
+    role: Role | str,
+    *,
+    jurisdiction_id: int | None = None,
+) -> User:
+    """Change an account's role (national accounts have no jurisdiction; the others need one)."""
+    user = get_user(session, actor, user_id)
+    try:
+        new = Role(role)
+    except ValueError:
+        raise UserError(f"role: unknown role {role!r}") from None
+    if actor is not None and new == Role.NATIONAL and actor.role != Role.NATIONAL:
+        raise UserError("role: only a national coordinator can grant the national role")
+    target_jurisdiction = jurisdiction_id if jurisdiction_id is not None else user.jurisdiction_id
+    if new == Role.NATIONAL:
+        target_jurisdiction = None
+    elif target_jurisdiction is None:
+        raise UserError("jurisdiction: this role needs a jurisdiction")
+    if new != Role.LEADER:
+        user.units = []
+    user.role, user.jurisdiction_id = new, target_jurisdiction
+    audit.record(
+        session,
+        actor,
+        "user.role",
+        f"user {user.email} → {new.value}",
+        jurisdiction_id=target_jurisdiction,
+    )
+    session.commit()
+    return user
+
+
+@dataclass(frozen=True)
+class AccountMail:
+    """What an account email needs besides the link."""
+
+    to: str
+    link: str
+    purpose: str
+    mail_from: str
+
+
+_TEXT = {
+    "reset": (
+        "Reset your password — Safety Culture Survey",
+        "Someone (we hope you) asked to reset the password of this account.\n\n"
+        "Choose a new password here; the link works once, for {hours} hours:\n\n{link}\n\n"
+        "If you did not ask for this, ignore this message: your password stays as it is.\n",
+    ),
+    "invitation": (
+        "Your account for the Safety Culture Survey",
+        "An account was created for you on the Safety Culture Survey platform.\n\n"
+        "Choose your password here; the link works once, for {days} days:\n\n{link}\n\n"
+        "If you did not expect this, ignore this message.\n",
+    ),
+}
+
+
+def build_account_message(mail: AccountMail) -> EmailMessage:
+    """A plain text message with the link, a Date, a Message-ID and a sender name."""
+    subject, body = _TEXT[mail.purpose]
+    age = LINK_AGES[mail.purpose]
+    message = EmailMessage(policy=SMTP_POLICY)
+    sender = (
+        mail.mail_from
+        if "<" in mail.mail_from
+        else formataddr(("Safety Culture Survey", mail.mail_from))
+    )
+    message["From"] = sender
+    message["To"] = mail.to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain=mail.mail_from.rpartition("@")[2] or "localhost")
+    message["Auto-Submitted"] = "auto-generated"
+    text = body.format(link=mail.link, hours=int(age.total_seconds() // 3600), days=age.days)
+    message.set_content(text)
+    html = "".join(
+        f"<p>{_escape(p)}</p>"
+        if p != mail.link
+        else f'<p><a href="{_escape(p)}">{_escape(p)}</a></p>'
+        for p in text.strip().split("\n\n")
+    )
+    message.add_alternative(f"<!doctype html><html><body>{html}</body></html>", subtype="html")
+    return message
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
