@@ -128,3 +128,19 @@ class WaveEditForm(FlaskForm):  # type: ignore[misc]
     )
     min_report_n = IntegerField("Smallest group shown in results", validators=[NumberRange(3, 100)])
     pool_k = IntegerField("Shuffle pool size", validators=[NumberRange(2, 100)])
+
+
+class StaffAddForm(FlaskForm):  # type: ignore[misc]
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    unit = StringField(
+        "Unit (its path, e.g. Region 1 / Office A / Team 3)",
+        validators=[DataRequired(), Length(max=1000)],
+    )
+    language = SelectField(
+        "Language of the emails",
+        choices=[SelectChoice("en", "English"), SelectChoice("es", "Spanish")],
+    )
+
+
+class StaffMoveForm(FlaskForm):  # type: ignore[misc]
+    unit = StringField("Move to unit", validators=[DataRequired(), Length(max=1000)])

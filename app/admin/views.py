@@ -17,6 +17,8 @@ from app.admin.forms import (
     JurisdictionForm,
     RosterConfirmForm,
     RosterUploadForm,
+    StaffAddForm,
+    StaffMoveForm,
     UserForm,
     WaveEditForm,
     WaveForm,
@@ -33,6 +35,7 @@ from app.services import (
     jurisdictions,
     report_batches,
     roster,
+    staff,
     users,
     wave_previews,
     waves,
@@ -272,6 +275,96 @@ def roster_cancel() -> ResponseReturnValue:
         roster.discard_staged(folder, form.staged.data)
         flash("Import cancelled; nothing changed.", "ok")
     return redirect(url_for("admin.roster"))
+
+
+# --- staff list between imports ------------------------------------------------------------
+
+
+@bp.get("/staff", endpoint="staff")
+def staff_page() -> ResponseReturnValue:
+    """Search the staff list; add, move or deactivate one person."""
+    actor = _actor()
+    jurisdiction_id = _own_jurisdiction(actor)
+    session = get_session()
+    listing = staff.list_staff(
+        session,
+        actor,
+        jurisdiction_id,
+        query=request.args.get("q", ""),
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    return render_template(
+        "admin/staff.html",
+        listing=listing,
+        add=StaffAddForm(),
+        move=StaffMoveForm(),
+        action=ActionForm(),
+        units=staff.list_unit_paths(session, actor, jurisdiction_id),
+    )
+
+
+def _back_to_staff() -> ResponseReturnValue:
+    query = request.form.get("q", "")[:200]
+    return redirect(url_for("admin.staff", q=query) if query else url_for("admin.staff"))
+
+
+@bp.post("/staff/add")
+def staff_add() -> ResponseReturnValue:
+    actor = _actor()
+    jurisdiction_id = _own_jurisdiction(actor)
+    form = StaffAddForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(f"Nobody was added: {error}", "error")
+        return _back_to_staff()
+    try:
+        entry = staff.add_person(
+            get_session(),
+            actor,
+            jurisdiction_id,
+            email=form.email.data,
+            unit_path=form.unit.data,
+            language=form.language.data,
+        )
+    except staff.StaffError as error:
+        get_session().rollback()
+        flash(f"Nobody was added: {error}", "error")
+    else:
+        flash(f"{entry.email} is on the staff list (invited from the next wave on).", "ok")
+    return _back_to_staff()
+
+
+@bp.post("/staff/<int:entry_id>/move")
+def staff_move(entry_id: int) -> ResponseReturnValue:
+    actor = _actor()
+    _own_jurisdiction(actor)
+    staff.get_entry(get_session(), actor, entry_id)  # scope before anything else
+    form = StaffMoveForm()
+    if not form.validate_on_submit():
+        flash("Nobody was moved: name the unit to move to.", "error")
+        return _back_to_staff()
+    try:
+        entry = staff.move_person(get_session(), actor, entry_id, form.unit.data)
+    except staff.StaffError as error:
+        get_session().rollback()
+        flash(f"Nobody was moved: {error}", "error")
+    else:
+        flash(f"{entry.email} moved.", "ok")
+    return _back_to_staff()
+
+
+@bp.post("/staff/<int:entry_id>/active")
+def staff_active(entry_id: int) -> ResponseReturnValue:
+    actor = _actor()
+    _own_jurisdiction(actor)
+    staff.get_entry(get_session(), actor, entry_id)  # scope before anything else
+    if ActionForm().validate_on_submit():
+        entry = staff.set_person_active(
+            get_session(), actor, entry_id, request.form.get("active") == "1"
+        )
+        flash(f"{entry.email} is {'back on' if entry.active else 'off'} the staff list.", "ok")
+    return _back_to_staff()
 
 
 # --- waves --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.routing import Rule
 
 from app.db import get_database
-from app.models import AuditEvent, Jurisdiction, OrgUnit, Role, User
+from app.models import AuditEvent, Jurisdiction, OrgUnit, Role, RosterEntry, User
 from app.services import report_batches, roster, waves
 from tests.conftest import make_test_app
 
@@ -46,6 +46,11 @@ ALLOWED: dict[str, set[str]] = {
     "admin.roster": ADMINS,
     "admin.roster_confirm": ADMINS,
     "admin.roster_cancel": ADMINS,
+    "admin.staff": ADMINS,
+    "admin.staff_add": ADMINS,
+    # The entry belongs to the first jurisdiction: the other one's administrator is refused.
+    "admin.staff_move": {"admin"},
+    "admin.staff_active": {"admin"},
     "admin.waves": {"national", *ADMINS},
     "admin.wave_new": ADMINS,
     "admin.wave": {"admin"},
@@ -106,7 +111,16 @@ def world(engine, session_factory: sessionmaker[Session], session: Session, tmp_
     batch = report_batches.request_batch(session, people["admin"], wave.id)
     app = make_test_app(engine, tmp_path, WTF_CSRF_ENABLED=False)
     get_database(app).sessions = session_factory
-    args = {"wave_id": wave.id, "unit_id": unit_id, "user_id": target.id, "batch_id": batch.id}
+    entry_id = session.scalars(
+        select(RosterEntry.id).where(RosterEntry.jurisdiction_id == lake.id).limit(1)
+    ).one()
+    args = {
+        "wave_id": wave.id,
+        "unit_id": unit_id,
+        "user_id": target.id,
+        "batch_id": batch.id,
+        "entry_id": entry_id,
+    }
     return World(app, people, args)
 
 
