@@ -57,7 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
 
 
 #: Blueprint packages, each exposing ``bp`` (and optionally ``init_app(app)``), in URL order.
-BLUEPRINTS = ("app.survey", "app.auth", "app.admin", "app.reports")
+BLUEPRINTS = ("app.survey", "app.auth", "app.admin", "app.reports", "app.plans")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -4,6 +4,7 @@ from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.instruments import Instrument
 from app.models.org import PATH_SEPARATOR, Jurisdiction, OrgUnit, RosterEntry, UnitKind
+from app.models.plans import ActionPlan, ActionStatus, PlanAction, PlanFocus
 from app.models.reports import BatchStatus, ReportBatch
 from app.models.responses import DailyCount, Draft, PendingResponse, Response
 from app.models.users import Role, User, user_units
@@ -11,6 +12,8 @@ from app.models.waves import DeliveryStatus, Invitation, Wave, WaveStatus
 
 __all__ = [
     "PATH_SEPARATOR",
+    "ActionPlan",
+    "ActionStatus",
     "AuditEvent",
     "Base",
     "BatchStatus",
@@ -22,6 +25,8 @@ __all__ = [
     "Jurisdiction",
     "OrgUnit",
     "PendingResponse",
+    "PlanAction",
+    "PlanFocus",
     "ReportBatch",
     "Response",
     "Role",

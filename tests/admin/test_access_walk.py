@@ -66,12 +66,16 @@ ALLOWED: dict[str, set[str]] = {
     "admin.report_batch_download": {"admin"},
     "admin.audit": {"national", *ADMINS},
     "reports.index": ANY_SIGNED_IN,
+    "plans.index": ANY_SIGNED_IN,
+    # A unit's plan: out of scope (and a unit without results) answers 404, like a report.
+    "plans.plan": {"admin", "leader"},
+    "plans.summary": {"admin", "leader"},
     # Out of scope answers 404 there (not 403): "not yours" and "unknown" look the same.
     "reports.download": {"admin", "leader"},
 }
 #: Public by design: the survey (a personal link is the credential) and static files.
 PUBLIC_BLUEPRINTS = {"survey"}
-NOT_FOUND_MEANS_DENIED = {"reports.download"}
+NOT_FOUND_MEANS_DENIED = {"reports.download", "plans.plan"}
 
 
 @dataclass

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Role
@@ -27,6 +28,48 @@ from tests.e2e.conftest import Site, axe_violations
 class Admin:
     draft_id: int
     open_id: int
+    closed_id: int
+    team_id: int
+
+
+def _closed_wave_with_answers(session: Session, jurisdiction_id: int) -> tuple[int, int]:
+    """A closed 2028 wave where each of the three teams has 6 answer sets; (wave, team 0)."""
+    import numpy as np
+
+    import surveys
+    from app.demo_data import generate_answers, new_team_effects
+    from app.models import OrgUnit, Response, Wave, WaveStatus
+    from app.services.instruments import ensure_instrument
+
+    instrument = surveys.load_default()
+    row = ensure_instrument(session, instrument)
+    teams = session.scalars(
+        select(OrgUnit)
+        .where(OrgUnit.jurisdiction_id == jurisdiction_id, OrgUnit.path.like("%/ Team %"))
+        .order_by(OrgUnit.path)
+    ).all()
+    wave = Wave(
+        jurisdiction_id=jurisdiction_id,
+        instrument_id=row.id,
+        year=2028,
+        opens_at=datetime(2028, 11, 1, tzinfo=UTC),
+        closes_at=datetime(2028, 12, 1, tzinfo=UTC),
+        status=WaveStatus.CLOSED,
+    )
+    session.add(wave)
+    session.flush()
+    rng = np.random.default_rng(3)
+    team_of = np.repeat(np.arange(len(teams)), 6)
+    answers = generate_answers(
+        instrument, team_of, new_team_effects(instrument, len(teams), rng), rng
+    )
+    for r, t in enumerate(team_of):
+        values = {
+            k: int(v) for k, v in zip(instrument.item_keys, answers[r], strict=True) if v == v
+        }
+        session.add(Response(wave_id=wave.id, unit_id=teams[int(t)].id, answers=values))
+    session.commit()
+    return wave.id, teams[0].id
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +101,8 @@ def admin_world(site: Site) -> Iterator[Admin]:
             opens=date.today(),
             closes=date.today() + timedelta(days=14),
         )
-        world = Admin(draft_id=draft.id, open_id=opened.id)
+        closed_id, team_id = _closed_wave_with_answers(session, lake.id)
+        world = Admin(draft_id=draft.id, open_id=opened.id, closed_id=closed_id, team_id=team_id)
         session.commit()  # reading the ids began a transaction: end it before the browser writes
     yield world
 
@@ -130,7 +174,18 @@ def test_every_national_and_leader_page_has_no_wcag_21_aa_violations(
         _sign_in(site, leader_page, "axe-leader@x.org")
         problems |= {
             f"leader {k}": v
-            for k, v in _scan_all(site, leader_page, ["/admin/", "/reports", "/password"]).items()
+            for k, v in _scan_all(
+                site,
+                leader_page,
+                [
+                    "/admin/",
+                    "/reports",
+                    "/password",
+                    "/plans",
+                    f"/plans/{admin_world.closed_id}/{admin_world.team_id}",
+                    f"/plans/{admin_world.closed_id}/summary",
+                ],
+            ).items()
         }
     finally:
         leader.close()
@@ -150,8 +205,6 @@ def test_sign_out_is_readable_on_the_header(site: Site, admin_world: Admin, cont
 def test_sign_in_and_password_link_pages_have_no_wcag_21_aa_violations(
     site: Site, admin_world: Admin, context: Any
 ) -> None:
-    from sqlalchemy import select
-
     from app.models import User
     from app.services import accounts
 
@@ -165,3 +218,41 @@ def test_sign_in_and_password_link_pages_have_no_wcag_21_aa_violations(
     if violations := axe_violations(page):
         problems["a broken link"] = violations
     assert problems == {}
+
+
+def _tab_to(page: Any, selector: str, limit: int = 200) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement?.matches(s) ?? false", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_a_leader_records_a_plan_by_keyboard_alone(
+    site: Site, admin_world: Admin, context: Any
+) -> None:
+    from app.services import plans
+
+    page = context.new_page()
+    _sign_in(site, page, "axe-leader@x.org")
+    page.goto(f"{site.base}/plans")
+    link = f"a[href='/plans/{admin_world.closed_id}/{admin_world.team_id}']"
+    _tab_to(page, link)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/plans/{admin_world.closed_id}/{admin_world.team_id}")
+    _tab_to(page, "select[name='focus-0-scale']")
+    page.keyboard.press("ArrowDown")  # the first scale after "none"
+    _tab_to(page, "input[name='focus-0-actions-0-text']")
+    page.keyboard.type("Name one near miss at every team meeting")
+    page.keyboard.press("Tab")
+    page.keyboard.type("supervisor")
+    _tab_to(page, "form.plan button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "The plan is saved." in page.locator(".flash").inner_text()
+    with Session(site.engine) as session:
+        view = plans.get_plan(session, None, admin_world.closed_id, admin_world.team_id)
+    assert [a.text for f in view.focus_areas for a in f.actions] == [
+        "Name one near miss at every team meeting"
+    ]
+    assert view.focus_areas[0].actions[0].owner_role == "supervisor"
