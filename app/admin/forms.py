@@ -144,3 +144,24 @@ class StaffAddForm(FlaskForm):  # type: ignore[misc]
 
 class StaffMoveForm(FlaskForm):  # type: ignore[misc]
     unit = StringField("Move to unit", validators=[DataRequired(), Length(max=1000)])
+
+
+class MailSettingsForm(FlaskForm):  # type: ignore[misc]
+    sender_name = StringField(
+        "Sender name (empty: “<jurisdiction> staff survey”)", validators=[Length(max=100)]
+    )
+    reply_to = StringField(
+        "Reply-to address for questions (empty: none)", validators=[Length(max=320)]
+    )
+    intro_en = TextAreaField("Introduction in English (optional)", validators=[Length(max=1000)])
+    intro_es = TextAreaField("Introduction in Spanish (optional)", validators=[Length(max=1000)])
+
+
+class MailTestForm(FlaskForm):  # type: ignore[misc]
+    language = SelectField(
+        "Language", choices=[SelectChoice("en", "English"), SelectChoice("es", "Spanish")]
+    )
+    kind = SelectField(
+        "Message",
+        choices=[SelectChoice("invitation", "Invitation"), SelectChoice("reminder", "Reminder")],
+    )

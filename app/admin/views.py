@@ -15,6 +15,8 @@ from app.admin.charts import daily_responses_svg
 from app.admin.forms import (
     ActionForm,
     JurisdictionForm,
+    MailSettingsForm,
+    MailTestForm,
     RosterConfirmForm,
     RosterUploadForm,
     StaffAddForm,
@@ -33,6 +35,8 @@ from app.services import (
     accounts,
     audit,
     jurisdictions,
+    mail,
+    mail_settings,
     report_batches,
     roster,
     staff,
@@ -275,6 +279,101 @@ def roster_cancel() -> ResponseReturnValue:
         roster.discard_staged(folder, form.staged.data)
         flash("Import cancelled; nothing changed.", "ok")
     return redirect(url_for("admin.roster"))
+
+
+# --- the jurisdiction's emails -------------------------------------------------------------
+
+
+def _previews(jurisdiction_id: int) -> list[tuple[str, object]]:
+    out = []
+    for language, label in (("en", "English"), ("es", "Spanish")):
+        for reminder in (False, True):
+            message = mail_settings.preview(
+                get_session(),
+                None,
+                jurisdiction_id,
+                to="staff.member@example.org",
+                language=language,
+                reminder=reminder,
+                public_url=current_app.config["PUBLIC_URL"],
+                mail_from=current_app.config["MAIL_FROM"],
+                min_n=current_app.config["MIN_REPORT_N"],
+            )
+            title = f"{'Reminder' if reminder else 'Invitation'} in {label}"
+            out.append((title, message))
+    return out
+
+
+@bp.route("/emails", methods=["GET", "POST"], endpoint="emails")
+def emails_page() -> ResponseReturnValue:
+    """Sender name, reply-to and an introduction per language, with previews of every message."""
+    actor = _actor()
+    jurisdiction_id = _own_jurisdiction(actor)
+    session = get_session()
+    current = mail_settings.get_settings(session, actor, jurisdiction_id)
+    form = MailSettingsForm(obj=None if request.method == "POST" else current)
+    if form.validate_on_submit():
+        try:
+            mail_settings.save_settings(
+                session,
+                actor,
+                jurisdiction_id,
+                mail_settings.MailSettings(
+                    form.sender_name.data or "",
+                    form.reply_to.data or "",
+                    form.intro_en.data or "",
+                    form.intro_es.data or "",
+                ),
+            )
+        except mail_settings.MailSettingsError as error:
+            session.rollback()
+            flash(f"Nothing was saved: {error}.", "error")
+        else:
+            flash("Email settings saved. The previews below show them.", "ok")
+            return redirect(url_for("admin.emails"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "admin/emails.html",
+        form=form,
+        test=MailTestForm(),
+        previews=_previews(jurisdiction_id),
+        text_of=mail_settings.text_of,
+    ), status
+
+
+@bp.post("/emails/test")
+def emails_test() -> ResponseReturnValue:
+    """Send one preview message to the administrator's own address."""
+    actor = _actor()
+    jurisdiction_id = _own_jurisdiction(actor)
+    form = MailTestForm()
+    if not form.validate_on_submit():
+        flash("Choose a language and a message.", "error")
+        return redirect(url_for("admin.emails"))
+    message = mail_settings.preview(
+        get_session(),
+        actor,
+        jurisdiction_id,
+        to=actor.email,
+        language=form.language.data,
+        reminder=form.kind.data == "reminder",
+        public_url=current_app.config["PUBLIC_URL"],
+        mail_from=current_app.config["MAIL_FROM"],
+        min_n=current_app.config["MIN_REPORT_N"],
+    )
+    message.replace_header("Subject", "[Test] " + str(message["Subject"]))
+    mailer = mail.mailer_from_config(current_app.config, current_app.instance_path)
+    with mail.closing_connection(mailer) as connection:
+        result = connection.send(message)
+    audit.record(
+        get_session(), actor, "mail.test", f"to {actor.email}", jurisdiction_id=jurisdiction_id
+    )
+    get_session().commit()
+    if result.outcome == mail.Outcome.SENT:
+        flash(f"A test message is on its way to {actor.email}.", "ok")
+    else:
+        flash(f"The test message was not sent: {result.detail}", "error")
+    return redirect(url_for("admin.emails"))
 
 
 # --- staff list between imports ------------------------------------------------------------

@@ -3,6 +3,7 @@
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
 from app.models.instruments import Instrument
+from app.models.mail_settings import JurisdictionMail
 from app.models.org import PATH_SEPARATOR, Jurisdiction, OrgUnit, RosterEntry, UnitKind
 from app.models.plans import ActionPlan, ActionStatus, PlanAction, PlanFocus
 from app.models.reports import BatchStatus, ReportBatch
@@ -23,6 +24,7 @@ __all__ = [
     "Instrument",
     "Invitation",
     "Jurisdiction",
+    "JurisdictionMail",
     "OrgUnit",
     "PendingResponse",
     "PlanAction",

@@ -36,7 +36,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.models import DeliveryStatus, Invitation, Jurisdiction, Wave, WaveStatus, utcnow
+from app.models import (
+    DeliveryStatus,
+    Invitation,
+    Jurisdiction,
+    JurisdictionMail,
+    Wave,
+    WaveStatus,
+    utcnow,
+)
 from app.services import mail, tokens
 
 #: A claim older than this without an outcome belongs to a worker that died.
@@ -221,6 +229,12 @@ class _WaveInfo:
     timezone: str
     jurisdiction: str
     min_n: int
+    sender_name: str | None = None
+    reply_to: str | None = None
+    intros: tuple[tuple[str, str | None], ...] = ()
+
+    def intro(self, language: str) -> str | None:
+        return dict(self.intros).get(language)
 
 
 def deliver(
@@ -304,6 +318,9 @@ def _deliver(
                             timezone=info.timezone,
                             jurisdiction=info.jurisdiction,
                             min_n=info.min_n,
+                            sender_name=info.sender_name,
+                            reply_to=info.reply_to,
+                            intro=info.intro(claimed.language),
                         ),
                         mail_from,
                     )
@@ -349,11 +366,25 @@ def _count(report: DeliveryReport, result: mail.SendResult) -> None:
 
 def _wave_info(session: Session, wave_id: int) -> _WaveInfo:
     row = session.execute(
-        select(Wave.closes_at, Wave.timezone, Jurisdiction.name, Wave.min_report_n)
+        select(
+            Wave.closes_at, Wave.timezone, Jurisdiction.name, Wave.min_report_n, JurisdictionMail
+        )
         .join(Jurisdiction, Wave.jurisdiction_id == Jurisdiction.id)
+        .outerjoin(JurisdictionMail, JurisdictionMail.jurisdiction_id == Jurisdiction.id)
         .where(Wave.id == wave_id)
     ).one()
-    return _WaveInfo(row[0], row[1], row[2], row[3])
+    own: JurisdictionMail | None = row[4]
+    if own is None:
+        return _WaveInfo(row[0], row[1], row[2], row[3])
+    return _WaveInfo(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        sender_name=own.sender_name,
+        reply_to=own.reply_to,
+        intros=(("en", own.intro_en), ("es", own.intro_es)),
+    )
 
 
 def due_batches(

@@ -91,6 +91,10 @@ class Invite:
     timezone: str
     jurisdiction: str
     min_n: int
+    #: The jurisdiction's own words (its email settings); None: the defaults.
+    sender_name: str | None = None
+    reply_to: str | None = None
+    intro: str | None = None
 
 
 def format_closing(closes_at: datetime, timezone: str, language: str) -> str:
@@ -116,13 +120,18 @@ def build_message(invite: Invite, mail_from: str) -> EmailMessage:
         "jurisdiction": invite.jurisdiction,
         "min_n": invite.min_n,
         "subject": subject,
+        "intro": invite.intro or "",
     }
     message = EmailMessage(policy=SMTP_POLICY)
     if "<" in mail_from:  # already "Name <address>"
         message["From"] = mail_from
     else:
-        name = _SENDER_NAMES[language].format(jurisdiction=invite.jurisdiction)
+        name = invite.sender_name or _SENDER_NAMES[language].format(
+            jurisdiction=invite.jurisdiction
+        )
         message["From"] = formataddr((name, mail_from))
+    if invite.reply_to:
+        message["Reply-To"] = invite.reply_to
     message["To"] = invite.to
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Subject"] = subject

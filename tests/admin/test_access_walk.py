@@ -47,6 +47,8 @@ ALLOWED: dict[str, set[str]] = {
     "admin.roster_confirm": ADMINS,
     "admin.roster_cancel": ADMINS,
     "admin.staff": ADMINS,
+    "admin.emails": ADMINS,
+    "admin.emails_test": ADMINS,
     "admin.staff_add": ADMINS,
     # The entry belongs to the first jurisdiction: the other one's administrator is refused.
     "admin.staff_move": {"admin"},

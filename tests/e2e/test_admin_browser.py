@@ -135,6 +135,7 @@ def test_every_administrator_page_has_no_wcag_21_aa_violations(
         "/admin/roster",
         "/admin/staff",
         "/admin/staff?q=team",
+        "/admin/emails",
         "/admin/waves",
         "/admin/waves/new",
         f"/admin/waves/{admin_world.draft_id}",
