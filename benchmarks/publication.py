@@ -98,7 +98,8 @@ def main() -> None:
     )
     print(f"scoring.score (today's API, over the tree): {t_score:.3f} s")
     print(
-        f"scoring.publish (every level, item, comments, ranks, benchmarks, change): {t_publish:.3f} s"
+        "scoring.publish (every level, item, comments, ranks, benchmarks, change): "
+        f"{t_publish:.3f} s"
     )
     print(f"publish / score: {t_publish / t_score:.2f}x (target <= 2x)")
 
