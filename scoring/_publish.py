@@ -699,7 +699,8 @@ def _changes(table: _Table, previous: Publication | None) -> None:
         lo, hi = intervals.change_interval(before, nb, after, na)
         p = np.full(nodes, np.nan)
         if ok.any():
-            p[ok] = intervals.change_p_value(before[ok], nb[ok], after[ok], na[ok])
+            dof = (pt.n[safe] + t.n - 2)[ok]
+            p[ok] = intervals.change_p_value(before[ok], nb[ok], after[ok], na[ok], dof)
         t.prev_pct = np.where(ok, before, np.nan)
         t.delta = np.where(ok, after - before, np.nan)
         t.delta_ci = np.column_stack([np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)])

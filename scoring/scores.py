@@ -13,13 +13,12 @@ import pandas as pd
 
 from scoring import disclosure
 from scoring.agreement import icc, rwg_j
+from scoring.intervals import percentile_rank, percentiles
 from scoring.reliability import Reliability, reliability
 from surveys.model import Instrument, Scale
 
 #: Straight-lining is only judged on respondents who answered at least this many core items.
 STRAIGHTLINE_MIN_ITEMS = 15
-#: Rounding used to decide that two unit percentages are tied in a percentile rank.
-_TIE_DECIMALS = 9
 _BENCHMARK_LEVELS = (10, 25, 50, 75, 90)
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -313,7 +312,8 @@ def score(
       within the scale (R: ``multilevel::rwg.j(x, unit, ranvar = (points^2 - 1) / 12)``).
     * Benchmark: ``numpy.percentile(..., method="linear")`` (R ``quantile(type = 7)``) of shown
       units' % positive; a unit's percentile is its mid-rank among shown units,
-      ``100 * (below + ties / 2) / N`` with ties counting itself.
+      ``100 * (below + ties / 2) / N`` with ties counting itself (:func:`scoring.percentile_rank`,
+      the one percentile rank of the project).
     * Disclosure: :func:`scoring.disclosure.suppress` per scale on units' ``n`` and per item on
       units' answer counts; a suppressed unit keeps only ``n``. Every node of ``tree`` counts
       as published unless suppressed (reports show parents), and the overall figures of a
@@ -683,7 +683,7 @@ def _scale_result(
     percentile[shown] = _mid_ranks(shown_pct)
     benchmark = None
     if shown_pct.size:
-        q = np.percentile(shown_pct, _BENCHMARK_LEVELS, method="linear")
+        q = percentiles(shown_pct, _BENCHMARK_LEVELS)
         benchmark = Benchmark(*(float(v) for v in q))
     else:
         warnings.append(f"scale {key}: no unit can be shown; benchmark is null")
@@ -764,12 +764,7 @@ def _unit_rwg(y: FloatArray, codes: IntArray, shown: BoolArray, scale: Scale) ->
 
 
 def _mid_ranks(values: FloatArray) -> FloatArray:
-    """100 · (below + ties / 2) / N, ties (itself included) after rounding to 9 decimals."""
+    """Each value's percentile rank among all of them (:func:`scoring.percentile_rank`)."""
     if values.size == 0:
         return values
-    r = np.round(values, _TIE_DECIMALS)
-    ordered = np.sort(r)
-    below = np.searchsorted(ordered, r, side="left")
-    ties = np.searchsorted(ordered, r, side="right") - below
-    out: FloatArray = 100.0 * (below + ties / 2.0) / r.size
-    return out
+    return percentile_rank(values, values)
