@@ -361,11 +361,9 @@ def build(
         mean_reason = np.where((mean_reason == 0) & carries_hidden, _ITEM_HIDDEN, mean_reason)
 
         complete: BoolArray = np.asarray(a.all(axis=1))
-        zc = (
-            np.where(complete[:, None], ys - np.nanmean(ys[complete], axis=0), 0.0)
-            if complete.any()
-            else np.zeros_like(ys)
-        )
+        # Centred on the scale's midpoint, a constant: a unit's sums then depend on its own
+        # answers only (exactly: halves and small integers), not on other units' answers.
+        zc = np.where(complete[:, None], ys - (rs.points + 1) / 2.0, 0.0)
         agree_direct = direct_sums(np.column_stack([complete.astype(np.float64), zc, zc * zc]))
         agree = ut.subtree_sums(agree_direct)
         c = agree[:, 0]

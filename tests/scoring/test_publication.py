@@ -99,6 +99,29 @@ def test_changing_a_lone_hidden_answer_changes_nothing_published() -> None:
     assert a != b
 
 
+def test_changing_a_hidden_teams_answers_moves_only_aggregates_of_five_or_more() -> None:
+    """Differential: a team of 4 answers differently; the only published figures that move
+    are those of units whose published group includes the team and holds at least 5 people."""
+    rng = np.random.default_rng(9)
+    tree = {"t1": "o1", "t2": "o1", "t3": "o1", "t4": "o2", "o1": "a", "o2": "a", "a": None}
+    sizes = {"t1": 4, "t2": 8, "t3": 6, "t4": 9}
+    rows = [
+        (u, [float(rng.integers(1, 6)) for _ in ITEMS]) for u, n in sizes.items() for _ in range(n)
+    ]
+    first = publish(_frame(rows), TINY, tree).to_dict()
+    changed = [(u, [6.0 - v for v in a]) if u == "t1" else (u, a) for u, a in rows]
+    second = publish(_frame(changed), TINY, tree).to_dict()
+    assert first["units"]["t1"]["hidden"]["reason"] == "too_few"
+    for name in tree:
+        a, b = first["units"][name], second["units"][name]
+        if a != b:
+            # Only units whose subtree holds the team, each published with n >= 5.
+            assert name in {"o1", "a"}, name
+            assert a["responses"]["value"] >= 5
+    assert first["units"]["t4"] == second["units"]["t4"]
+    assert first["units"]["t2"] == second["units"]["t2"]
+
+
 # --------------------------------------------------------------------------- labels and tallies
 
 
