@@ -4,10 +4,10 @@ Algorithm (one pass over respondents, then work per node only):
 
 1. Validate answers as :func:`scoring.score` does; classify rows (counted, straight-lining,
    blank, comment-only, too few answers); reverse; respondent scale scores.
-2. Per node, *direct* sums (a sparse node × respondent indicator times a respondent matrix),
-   then subtree sums (a sparse ancestry matrix): responses, item answer counts (answered,
-   positive, negative), per scale n / Σ score / Σ score², complete-row sums for r*wg(j), and
-   the cross-item sums behind the headline's variance.
+2. Per node, *direct* sums (rows sorted by node, ``numpy.add.reduceat``), then subtree sums
+   (a sparse ancestry matrix): responses, item answer counts (answered, positive, negative),
+   per scale n / Σ score / Σ score², complete-row sums for r*wg(j). The headline's variance
+   Σ d_i² is summed once per depth of the tree (each row's ancestor at that depth).
 3. Disclosure, each additive figure over the tree with :meth:`UnitTree.hidden` (primary
    threshold + complementary suppression; the implicit root is the overall figure):
    responses (min n); scale n (min n, plus every node whose responses are hidden); item
@@ -239,16 +239,26 @@ def build(
     resp_hidden = _hide(ut, resp_direct, resp_total, min_n)
     resp_reason = _reason_codes(resp_hidden, resp_total, min_n)
 
+    # Counted rows in node order: each node's rows are one slice, summed with reduceat.
     rows = np.flatnonzero(counted)
+    rows = rows[np.argsort(node[rows], kind="stable")]
     yc, sc, nodec = y[rows], scores[rows], node[rows]
-    from scipy.sparse import csr_matrix
+    present, starts = np.unique(nodec, return_index=True)
+    # Each counted row's ancestor at every depth (-1 above its own node; depth 0: the root).
+    up = ut.parents
+    depth = ut.depths
+    ancestors: list[IntArray] = []
+    current = nodec.copy()
+    for level in range(int(depth[:size].max(initial=0)), -1, -1):
+        at = np.where(depth[current] == level, current, -1)
+        ancestors.append(at)
+        current = np.where(depth[current] == level, up[current], current)
+        current = np.where(current < 0, size, current)
 
-    indicator = csr_matrix(
-        (np.ones(rows.size), (nodec, np.arange(rows.size))), shape=(size, rows.size)
-    )
-
-    def direct_sums(matrix: FloatArray) -> FloatArray:
-        out: FloatArray = np.asarray(indicator @ matrix)
+    def direct_sums(matrix: npt.NDArray[Any]) -> FloatArray:
+        out = np.zeros((size, *matrix.shape[1:]))
+        if starts.size:
+            out[present] = np.add.reduceat(matrix, starts, axis=0)
         return out
 
     kinds_of = [
@@ -267,7 +277,7 @@ def build(
         with np.errstate(invalid="ignore"):
             pos = (ys >= rs.positive_from) & a
             neg = (ys <= rs.negative_to) & a
-        item_direct = direct_sums(np.hstack([a, pos, neg]).astype(np.float64))
+        item_direct = direct_sums(np.hstack([a, pos, neg]).astype(np.float32))
         item_total = ut.subtree_sums(item_direct)
         n_item = item_total[:, :k].astype(np.int64)
         pos_item = item_total[:, k : 2 * k]
@@ -323,30 +333,21 @@ def build(
         no_items = ~scale_hidden & (n_used == 0)
         scale_reason = np.where(no_items, _ITEM_HIDDEN, scale_reason)
         scale_hidden = scale_hidden | no_items
-        pair = (a[:, :, None] & a[:, None, :]).astype(np.float64)
-        zpair = pair * pos[:, :, None]
-        zz = zpair * pos[:, None, :]
-        cross = ut.subtree_sums(
-            direct_sums(
-                np.hstack(
-                    [pair.reshape(-1, k * k), zpair.reshape(-1, k * k), zz.reshape(-1, k * k)]
-                )
-            )
-        )
-        big_a = cross[:, : k * k].reshape(-1, k, k)
-        big_b = cross[:, k * k : 2 * k * k].reshape(-1, k, k)
-        big_c = cross[:, 2 * k * k :].reshape(-1, k, k)
+        # Var(headline) per node: Σ_i d_i² over the node's respondents, one pass per depth
+        # (every node is at one depth), d_i = (1/J) Σ_j a_ij (z_ij − p_j) / n_j over used j.
         with np.errstate(invalid="ignore", divide="ignore"):
             p_j = np.where(used, pos_item / np.maximum(n_item, 1), 0.0)
-            w = np.where(used, 1.0 / np.maximum(n_item, 1), 0.0)
-            term = (
-                big_c
-                - p_j[:, None, :] * big_b
-                - p_j[:, :, None] * np.swapaxes(big_b, 1, 2)
-                + p_j[:, :, None] * p_j[:, None, :] * big_a
-            )
-            sum_d2 = (w[:, :, None] * w[:, None, :] * term).sum(axis=(1, 2)) / n_used**2
-            var = np.maximum(sum_d2, 0.0) * n_scale / np.maximum(n_scale - 1, 1)
+            w = np.where(used, 1.0 / np.maximum(n_item, 1), 0.0) / np.maximum(n_used, 1)[:, None]
+        af, zf = a.astype(np.float64), pos.astype(np.float64)
+        sum_d2 = np.zeros(size + 1)
+        for g in ancestors:
+            keep = g >= 0
+            gk = g[keep] if not keep.all() else g
+            ak = af[keep] if not keep.all() else af
+            zk = zf[keep] if not keep.all() else zf
+            d = (ak * w[gk] * (zk - p_j[gk])).sum(axis=1)
+            sum_d2 += np.bincount(gk, weights=d * d, minlength=size + 1)
+        var = sum_d2 * n_scale / np.maximum(n_scale - 1, 1)
         cap = np.where(used, n_item, 0).sum(axis=1)
         neff = intervals.effective_count(pct[:, 0], var, n_scale, cap)
         h_lo, h_hi = intervals.headline_interval(pct[:, 0], neff)
