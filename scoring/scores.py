@@ -303,7 +303,8 @@ def score(
       on a scale is the number of its respondents with a score on that scale.
     * Item % positive / neutral / negative: share of the unit's non-missing answers with
       ``y >= positive_from`` / in between / ``y <= negative_to``. Scale % is the unweighted
-      mean over the scale's items answered in the unit ("average across items", AHRQ).
+      mean over the scale's items answered *and shown* in the unit ("average across items",
+      AHRQ), so that no hidden item is the headline minus the shown ones.
     * Unit mean: mean score with a 95% t interval ``mean ± t(.975, n - 1) · sd / sqrt(n)``
       (R: ``t.test(score)$conf.int``).
     * Reliability: :func:`scoring.reliability` on the reversed items of counted respondents
@@ -626,6 +627,12 @@ def _scale_result(
             for c in item_stats
         ]
     )
+    # Only items shown for the unit enter its headline: a hidden item must not be the
+    # headline minus the shown items (the same rule as scoring.publish).
+    for j, c in enumerate(item_stats):
+        unit_item_pct[j, units.hide(c.n, min_n)[0]] = np.nan
+        if disclosure.is_too_small(int(c.n.sum()), min_n):
+            overall_item_pct[j] = np.nan
     unit_pct = _mean_over_answered(unit_item_pct)
     overall_pct = _mean_over_answered(overall_item_pct[:, None, :])[0]
 
@@ -678,9 +685,10 @@ def _scale_result(
             "than 2 complete answers: " + ", ".join(undefined_rwg[:10])
         )
 
-    shown_pct = unit_pct[shown, 0]
+    ranked = shown & np.isfinite(unit_pct[:, 0])  # a shown unit may have no shown item
+    shown_pct = unit_pct[ranked, 0]
     percentile = np.full(n_units, np.nan)
-    percentile[shown] = _mid_ranks(shown_pct)
+    percentile[ranked] = _mid_ranks(shown_pct)
     benchmark = None
     if shown_pct.size:
         q = percentiles(shown_pct, _BENCHMARK_LEVELS)
