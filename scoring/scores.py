@@ -375,8 +375,21 @@ def score(
         for key, j, counts in zip(scale.item_keys, cols, item_stats, strict=True):
             reverse = instrument.items[j].reverse
             items[key] = _item_result(key, scale, reverse, counts, units, min_n, warnings)
+        item_hidden = [
+            np.asarray(items[key].units._columns["suppressed"], dtype=bool)
+            for key in scale.item_keys
+        ]
         scales[scale.key] = _scale_result(
-            scale, sc[:, s], y[:, cols], codes, unit_labels, units, item_stats, min_n, warnings
+            scale,
+            sc[:, s],
+            y[:, cols],
+            codes,
+            unit_labels,
+            units,
+            item_stats,
+            item_hidden,
+            min_n,
+            warnings,
         )
     items = {key: items[key] for key in item_keys}
 
@@ -607,6 +620,7 @@ def _scale_result(
     unit_labels: np.ndarray[Any, np.dtype[np.object_]],
     units: _Units,
     item_stats: Sequence[_Counts],
+    item_hidden: Sequence[BoolArray],
     min_n: int,
     warnings: list[str],
 ) -> ScaleResult:
@@ -630,7 +644,7 @@ def _scale_result(
     # Only items shown for the unit enter its headline: a hidden item must not be the
     # headline minus the shown items (the same rule as scoring.publish).
     for j, c in enumerate(item_stats):
-        unit_item_pct[j, units.hide(c.n, min_n)[0]] = np.nan
+        unit_item_pct[j, item_hidden[j]] = np.nan
         if disclosure.is_too_small(int(c.n.sum()), min_n):
             overall_item_pct[j] = np.nan
     unit_pct = _mean_over_answered(unit_item_pct)
