@@ -21,8 +21,8 @@ _CASE = re.compile(
 _PHONE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{5,}\d(?![\w])")
 _LONG_ID = re.compile(r"\b(?=[A-Z0-9-]*\d{4})[A-Z0-9]+(?:-[A-Z0-9]+)+\b|\b\d{5,}\b", re.IGNORECASE)
 
-#: A capitalised word that can be part of a name ("Lopez", "O'Neil", "Anne-Marie").
-_NAME_WORD = r"[A-Z][a-z]+(?:['’-][A-Za-z][a-z]+)?"
+#: A capitalised word that can be part of a name ("Lopez", "O'Neil", "McDonald", "Anne-Marie").
+_NAME_WORD = r"[A-Z](?:[a-z]{0,2}[A-Z][a-z]+|[a-z]+|[a-z]?['’][A-Z][a-z]+)(?:-[A-Z]?[a-z]+)?"
 #: Titles and roles that people put before a colleague's name.
 _ROLES = (
     "mr|mrs|ms|miss|mx|dr|prof|supervisor|manager|director|caseworker|case worker|worker|"
