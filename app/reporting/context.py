@@ -199,10 +199,11 @@ class ReportContext:
     heatmap of ``children``, their response rates and the jurisdiction's psychometrics.
     ``parent_path`` lists the units above, nearest first. ``strengths`` and
     ``opportunities`` are already chosen and ordered (for lower-is-better scales the data
-    layer has treated a low % as the strength). ``comments`` are already masked and shuffled
-    and present only where the publication allows the list. ``*_benchmark_note`` is the wording
-    key of why a comparison group's benchmarks are absent (e.g. ``national_too_few_jurisdictions``
-    with ``benchmark_min_jurisdictions``); when set, that group's numbers are ``None`` throughout.
+    layer has treated a low % as the strength). ``comments`` are already masked, in
+    alphabetical order, and present only where the publication allows the list.
+    ``*_benchmark_note`` is the wording key of why a comparison group's benchmarks are absent
+    (e.g. ``benchmark_too_few_jurisdictions`` with ``benchmark_min_jurisdictions``); when set,
+    that group's numbers are ``None`` throughout.
     """
 
     kind: ReportKind

@@ -224,7 +224,7 @@ _EN: dict[str, str | tuple[str, ...]] = {
     "icc2_low": "Differences between teams not reliably detectable.",
     "comments_title": "In their own words",
     "comments_intro": (
-        "Comments as written, in random order, shown only for groups with at least "
+        "Comments as written, in alphabetical order, shown only for groups with at least "
         "{min_n} comments. E-mail addresses, phone numbers, case numbers and the names we can "
         "recognise (after a title or role such as “Supervisor”, or a first and last name) are "
         "replaced by “[… removed]”. A first name on its own or other details may remain: "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,7 +82,7 @@ def _name_pair(match: re.Match[str]) -> str:
 
 
 def comments_for(session: Session, results: WaveResults, unit_id: int) -> tuple[str, ...]:
-    """The unit's comments, masked and shuffled, where the publication allows its list."""
+    """The unit's comments, masked, in alphabetical order, where the publication allows it."""
     if not results.unit(unit_id).comments.shown:
         return ()
     subtree = [u.id for u in results.units.values() if unit_id in ancestors(results.units, u.id)]
@@ -98,6 +97,8 @@ def comments_for(session: Session, results: WaveResults, unit_id: int) -> tuple[
         )
         if c and c.strip()
     ]
-    texts.sort()  # storage order first removed, then a random order
-    secrets.SystemRandom().shuffle(texts)
+    # Alphabetical: says nothing about the order answers were stored or sent in, and the
+    # same data gives the same report (a random order per download would make two copies of
+    # one report look different for no reason).
+    texts.sort(key=lambda t: (t.casefold(), t))
     return tuple(texts)
