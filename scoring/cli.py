@@ -117,6 +117,14 @@ def _publish(args: argparse.Namespace) -> int:
     else:
         tree, labels = _tree_from_paths(units)
         frame[args.unit_column] = labels
+    # The instrument's comment question: its column is used unless another is named, and its
+    # own threshold applies when it is stricter.
+    comment_column = args.comment_column
+    comment_min_n = args.comment_min_n
+    if instrument.comment is not None:
+        if comment_column is None and instrument.comment.key in frame.columns:
+            comment_column = instrument.comment.key
+        comment_min_n = max(comment_min_n, instrument.comment.min_report_n)
     try:
         pub = publish(
             frame,
@@ -124,8 +132,8 @@ def _publish(args: argparse.Namespace) -> int:
             tree,
             unit=args.unit_column,
             min_n=args.min_n,
-            comment_min_n=args.comment_min_n,
-            comment_column=args.comment_column,
+            comment_min_n=comment_min_n,
+            comment_column=comment_column,
             exclude_straightlining=args.exclude_straightlining,
         )
     except ResponseError as exc:

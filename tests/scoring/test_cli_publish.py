@@ -149,3 +149,28 @@ def test_ambiguous_item_columns_are_refused(tmp_path: Path) -> None:
     done = _run(tmp_path, _csv([("T1", "4,2,4,4")] * 6, header="unit,a1,hostil05,Hostil05,a3"))
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip() == "error: columns 'hostil05', 'Hostil05' all match item 'HOSTIL05'"
+
+
+def test_comment_counts_follow_the_tree_with_ten_as_the_threshold(tmp_path: Path) -> None:
+    instrument = PLAIN + "comment: {key: remark, text: One change, min_report_n: 10}\n"
+    rows = [("O / T1", "4,2,4", "better radios")] * 12 + [("O / T2", "2,4,2", "")] * 4
+    rows += [("O / T2", "2,4,2", "the only one on nights")] * 3 + [("O / T3", "3,3,3", "")] * 6
+    text = "unit,a1,hostil05,A3,remark\n" + "".join(f"{u},{a},{c}\n" for u, a, c in rows)
+    (tmp_path / "plain.yaml").write_text(instrument, encoding="utf-8")
+    (tmp_path / "responses.csv").write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "scoring", "publish", "--instrument", str(tmp_path / "plain.yaml"),
+         "--responses", str(tmp_path / "responses.csv")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    units = data["units"]
+    # O has 15 comments; T1's 12 would leave T2's 3 to subtraction: T1's list is hidden.
+    assert units["O"]["comments"]["value"] == 15
+    assert units["O / T1"]["comments"] == {
+        "value": None,
+        "hidden": {"reason": "complementary", "threshold": None},
+    }
+    assert units["O / T2"]["comments"]["hidden"] == {"reason": "too_few", "threshold": 10}
+    assert data["comment_min_n"] == 10
