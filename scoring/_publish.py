@@ -596,7 +596,9 @@ def _rank(
     low_icc: bool,
     values: FloatArray | None = None,
 ) -> None:
-    if cell.hidden is not None:
+    # A group whose percentiles would give jurisdictions' own figures away (one agency per
+    # jurisdiction) still met the size rules: a rank among its >= 20 units reveals no figure.
+    if cell.hidden is not None and cell.hidden.reason != "benchmark_reveals_jurisdiction":
         reason[members] = _CELL_REASON[cell.hidden.reason]
         return
     if low_icc:

@@ -310,9 +310,10 @@ def _benchmark_wave(
     tree: dict[str, str | None] = {"agency": None}
     for t in range(6):
         tree[f"team{t}"] = "agency"
-        level = rng.uniform(0.2, 0.9)
-        for _ in range(8):
-            rows.append((f"team{t}", [float(4 if rng.random() < level else 2) for _ in range(3)]))
+        level = 0.1 + 0.15 * t + rng.uniform(-0.05, 0.05)  # distinct teams: ICC(2) >= .60
+        for _ in range(15):
+            v = 4.0 if rng.random() < level else 2.0  # one view per person, q3 reverse-keyed
+            rows.append((f"team{t}", [v, v, 6.0 - v]))
     kinds = {n: ("agency" if p is None else "team") for n, p in tree.items()}
     sharing = frozenset({f"J{j}" for j in range(1, n_jurisdictions)} | {"J0"})
     peers = Peers(units=units, sharing=sharing, jurisdiction_figures=figures)
@@ -328,7 +329,14 @@ def test_benchmarks_reveal_no_other_jurisdiction(n_jurisdictions: int, seed: int
     # One agency per jurisdiction: its percentiles would be the jurisdictions' own figures.
     assert agency.hidden is not None and agency.p50 is None
     rank = pub.units["agency"].scales["safety"].rank_national
-    assert rank.percentile is None and rank.hidden == agency.hidden
+    if n_jurisdictions < 20:
+        assert agency.hidden.reason == "benchmark_too_few_units"
+        assert rank.percentile is None and rank.hidden == agency.hidden
+    else:
+        # 20 agencies: no percentile (each is a jurisdiction's figure), but a rank among them.
+        assert agency.hidden.reason == "benchmark_reveals_jurisdiction"
+        assert pub.scales["safety"].icc2_low is False
+        assert rank.hidden is None and rank.n_units == 20 and rank.percentile is not None
     team = pub.benchmarks_national[("team", "safety")]
     values = [u.pct_positive for u in peers.units if u.kind == "team"]
     values += [
