@@ -51,6 +51,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
 
     csrf.init_app(app)
     login_manager.init_app(app)
+    from app.services import reports
+
+    reports.init_app(app)
     _register_blueprints(app)
     cli.init_app(app)
     return app

@@ -125,7 +125,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "BENCHMARK_MIN_JURISDICTIONS",
         "5",
-        "Jurisdictions needed before a national benchmark is shown.",
+        "Jurisdictions needed before a national benchmark is shown; the publication itself "
+        "always needs 5 (and 20 units), so only a higher value changes anything.",
         _int_at_least(2),
     ),
     Setting(

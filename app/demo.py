@@ -33,6 +33,7 @@ from app.models import (
     Wave,
     WaveStatus,
 )
+from app.services import history
 from app.services.instruments import ensure_instrument
 from app.services.tokens import derive_token, hash_token, new_nonce
 
@@ -304,6 +305,8 @@ def _seed_wave(
             }
         )
     session.execute(insert(Invitation), invitations)
+    # As a launch does: the wave keeps the tree and counts it was sent out on.
+    history.freeze_tree(session, wave.id, wave.jurisdiction_id, [teams[row].id for row, _ in staff])
 
     team_of = np.array([row for (row, _), yes in zip(staff, answered, strict=True) if yes])
     answers = generate_answers(instrument, team_of, effects, rng)

@@ -83,6 +83,10 @@ def main() -> None:
         f"team report, single process, median of {args.single}: {single:.3f} s "
         f"(CPU {single_cpu:.3f} s)  (target ≤ 0.5 s)"
     )
+    print(
+        f"team report / floor: {single / floor:.1f}x wall, {single_cpu / floor_cpu:.1f}x CPU "
+        "(target ≤ 20x)"
+    )
 
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers, initializer=_warm) as pool:

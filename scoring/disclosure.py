@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -152,6 +153,7 @@ class UnitTree:
         self._levels = levels[::-1]  # deepest first
         rank = np.argsort(np.argsort(np.array(self.names, dtype=object)))
         self._name_rank = np.append(rank, size)  # the root sorts last
+        self._ancestry_matrix: Any = None
 
     def suppress(self, counts: Mapping[str, int], min_n: int) -> set[str]:
         """Nodes to hide given direct respondent counts (see :func:`suppress`)."""
@@ -170,9 +172,7 @@ class UnitTree:
         if (own < 0).any():
             name = self.names[int(np.argmax(own < 0))]
             raise ValueError(f"count for {name!r} is negative: {own[own < 0][0]}")
-        total = np.append(own, 0).astype(np.float64)
-        for level in self._levels:
-            total += np.bincount(self._parent[level], weights=total[level], minlength=total.size)
+        total = self.subtree_sums(own)
         hidden = total < min_n
         hidden[self._root] = False
         while True:
@@ -194,6 +194,56 @@ class UnitTree:
         out: BoolArray = hidden[: len(self.names)]
         return out
 
+    @property
+    def parents(self) -> IntArray:
+        """Parent index per node; the implicit root is ``len(names)``, its own parent -1."""
+        return self._parent
+
+    @property
+    def depths(self) -> IntArray:
+        """Depth per node (top-level nodes 1; the implicit root, last, 0)."""
+        return self._depth
+
+    def subtree_sums(self, direct: npt.ArrayLike) -> FloatArray:
+        """Sums over each node's subtree of per-node rows; one more row for the implicit root.
+
+        ``direct`` has one row per node (any trailing shape); the result has ``len(names) + 1``
+        rows, the last being the whole wave.
+        """
+        own = np.asarray(direct, dtype=np.float64)
+        if own.shape[0] != len(self.names):
+            raise ValueError(f"expected {len(self.names)} rows, got shape {own.shape}")
+        if own.ndim == 1:
+            total = np.append(own, 0.0)
+            for level in self._levels:
+                total += np.bincount(
+                    self._parent[level], weights=total[level], minlength=total.size
+                )
+            return total
+        flat = own.reshape(own.shape[0], -1)
+        out: FloatArray = np.asarray(self._ancestry() @ flat).reshape(
+            (len(self.names) + 1, *own.shape[1:])
+        )
+        return out
+
+    def _ancestry(self) -> Any:
+        """Sparse (nodes + root) × nodes matrix: 1 where the row is the column or above it."""
+        if self._ancestry_matrix is None:
+            from scipy.sparse import csr_matrix
+
+            rows: list[int] = []
+            cols: list[int] = []
+            for node in range(len(self.names)):
+                up = node
+                while up >= 0:
+                    rows.append(up)
+                    cols.append(node)
+                    up = int(self._parent[up])
+            self._ancestry_matrix = csr_matrix(
+                (np.ones(len(rows)), (rows, cols)), shape=(len(self.names) + 1, len(self.names))
+            )
+        return self._ancestry_matrix
+
     def _covered(self, total: FloatArray, hidden: BoolArray) -> FloatArray:
         """Per node: the respondents of the shown nodes first reached below it."""
         covered = np.zeros_like(total)
@@ -213,3 +263,13 @@ class UnitTree:
             else:
                 frontier.append(c)
         return frontier
+
+
+def __getattr__(name: str) -> object:
+    # The publication lives in scoring.publication (it imports scoring.scores, which imports
+    # this module); it is part of the disclosure API, so it is reachable from here too.
+    if name in {"publish", "Publication"}:
+        from scoring import publication
+
+        return getattr(publication, name)
+    raise AttributeError(f"module 'scoring.disclosure' has no attribute {name!r}")

@@ -13,13 +13,12 @@ import pandas as pd
 
 from scoring import disclosure
 from scoring.agreement import icc, rwg_j
+from scoring.intervals import percentile_rank, percentiles
 from scoring.reliability import Reliability, reliability
 from surveys.model import Instrument, Scale
 
 #: Straight-lining is only judged on respondents who answered at least this many core items.
 STRAIGHTLINE_MIN_ITEMS = 15
-#: Rounding used to decide that two unit percentages are tied in a percentile rank.
-_TIE_DECIMALS = 9
 _BENCHMARK_LEVELS = (10, 25, 50, 75, 90)
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -304,7 +303,8 @@ def score(
       on a scale is the number of its respondents with a score on that scale.
     * Item % positive / neutral / negative: share of the unit's non-missing answers with
       ``y >= positive_from`` / in between / ``y <= negative_to``. Scale % is the unweighted
-      mean over the scale's items answered in the unit ("average across items", AHRQ).
+      mean over the scale's items answered *and shown* in the unit ("average across items",
+      AHRQ), so that no hidden item is the headline minus the shown ones.
     * Unit mean: mean score with a 95% t interval ``mean ± t(.975, n - 1) · sd / sqrt(n)``
       (R: ``t.test(score)$conf.int``).
     * Reliability: :func:`scoring.reliability` on the reversed items of counted respondents
@@ -313,7 +313,8 @@ def score(
       within the scale (R: ``multilevel::rwg.j(x, unit, ranvar = (points^2 - 1) / 12)``).
     * Benchmark: ``numpy.percentile(..., method="linear")`` (R ``quantile(type = 7)``) of shown
       units' % positive; a unit's percentile is its mid-rank among shown units,
-      ``100 * (below + ties / 2) / N`` with ties counting itself.
+      ``100 * (below + ties / 2) / N`` with ties counting itself (:func:`scoring.percentile_rank`,
+      the one percentile rank of the project).
     * Disclosure: :func:`scoring.disclosure.suppress` per scale on units' ``n`` and per item on
       units' answer counts; a suppressed unit keeps only ``n``. Every node of ``tree`` counts
       as published unless suppressed (reports show parents), and the overall figures of a
@@ -374,8 +375,21 @@ def score(
         for key, j, counts in zip(scale.item_keys, cols, item_stats, strict=True):
             reverse = instrument.items[j].reverse
             items[key] = _item_result(key, scale, reverse, counts, units, min_n, warnings)
+        item_hidden = [
+            np.asarray(items[key].units._columns["suppressed"], dtype=bool)
+            for key in scale.item_keys
+        ]
         scales[scale.key] = _scale_result(
-            scale, sc[:, s], y[:, cols], codes, unit_labels, units, item_stats, min_n, warnings
+            scale,
+            sc[:, s],
+            y[:, cols],
+            codes,
+            unit_labels,
+            units,
+            item_stats,
+            item_hidden,
+            min_n,
+            warnings,
         )
     items = {key: items[key] for key in item_keys}
 
@@ -606,6 +620,7 @@ def _scale_result(
     unit_labels: np.ndarray[Any, np.dtype[np.object_]],
     units: _Units,
     item_stats: Sequence[_Counts],
+    item_hidden: Sequence[BoolArray],
     min_n: int,
     warnings: list[str],
 ) -> ScaleResult:
@@ -626,6 +641,12 @@ def _scale_result(
             for c in item_stats
         ]
     )
+    # Only items shown for the unit enter its headline: a hidden item must not be the
+    # headline minus the shown items (the same rule as scoring.publish).
+    for j, c in enumerate(item_stats):
+        unit_item_pct[j, item_hidden[j]] = np.nan
+        if disclosure.is_too_small(int(c.n.sum()), min_n):
+            overall_item_pct[j] = np.nan
     unit_pct = _mean_over_answered(unit_item_pct)
     overall_pct = _mean_over_answered(overall_item_pct[:, None, :])[0]
 
@@ -678,12 +699,13 @@ def _scale_result(
             "than 2 complete answers: " + ", ".join(undefined_rwg[:10])
         )
 
-    shown_pct = unit_pct[shown, 0]
+    ranked = shown & np.isfinite(unit_pct[:, 0])  # a shown unit may have no shown item
+    shown_pct = unit_pct[ranked, 0]
     percentile = np.full(n_units, np.nan)
-    percentile[shown] = _mid_ranks(shown_pct)
+    percentile[ranked] = _mid_ranks(shown_pct)
     benchmark = None
     if shown_pct.size:
-        q = np.percentile(shown_pct, _BENCHMARK_LEVELS, method="linear")
+        q = percentiles(shown_pct, _BENCHMARK_LEVELS)
         benchmark = Benchmark(*(float(v) for v in q))
     else:
         warnings.append(f"scale {key}: no unit can be shown; benchmark is null")
@@ -764,12 +786,7 @@ def _unit_rwg(y: FloatArray, codes: IntArray, shown: BoolArray, scale: Scale) ->
 
 
 def _mid_ranks(values: FloatArray) -> FloatArray:
-    """100 · (below + ties / 2) / N, ties (itself included) after rounding to 9 decimals."""
+    """Each value's percentile rank among all of them (:func:`scoring.percentile_rank`)."""
     if values.size == 0:
         return values
-    r = np.round(values, _TIE_DECIMALS)
-    ordered = np.sort(r)
-    below = np.searchsorted(ordered, r, side="left")
-    ties = np.searchsorted(ordered, r, side="right") - below
-    out: FloatArray = 100.0 * (below + ties / 2.0) / r.size
-    return out
+    return percentile_rank(values, values)

@@ -26,7 +26,11 @@ from surveys.model import (
 T = TypeVar("T")
 
 #: Keys of scales, items, questions and response scales: stored in answers forever.
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Any case, as researchers' data has them (``A1``, ``HOSTIL05``); two question keys may not
+#: differ only in case (data columns are matched to keys regardless of case).
+KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: The language of an instrument that declares none and writes its texts as plain strings.
+DEFAULT_LANGUAGE = "en"
 #: Instrument keys may also use hyphens (``team-safety-culture``).
 INSTRUMENT_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 #: Language codes such as ``en``, ``es`` or ``pt-BR``.
@@ -321,7 +325,7 @@ class _Checker:
             value,
             path,
             KEY_PATTERN,
-            "a valid key (lower-case letters, digits and _, starting with a letter)",
+            "a valid key (letters, digits and _, starting with a letter)",
         )
 
     def _matching(
@@ -352,7 +356,16 @@ class _Checker:
     ) -> dict[str, T] | None:
         """A mapping language → value holding exactly the declared languages."""
         if not isinstance(value, Mapping):
-            self.error(path, f"must be a mapping of language to {what}, not {_kind(value)}")
+            if self.languages is not None and len(self.languages) == 1:
+                # A one-language instrument may write its texts and labels plainly.
+                plain = parse(value, path)
+                return None if plain is None else {self.languages[0]: plain}
+            several = (
+                f" (the instrument declares {', '.join(self.languages)})" if self.languages else ""
+            )
+            self.error(
+                path, f"must be a mapping of language to {what}, not {_kind(value)}{several}"
+            )
             return None
         ok = True
         found: dict[str, T] = {}
@@ -390,11 +403,12 @@ class _Checker:
         """Item, background and comment keys share one namespace: answers are stored by key."""
         if key is None:
             return
-        if key in self.question_keys:
-            first = _format_path(self.question_keys[key])
+        folded = key.casefold()
+        if folded in self.question_keys:
+            first = _format_path(self.question_keys[folded])
             self.error(path, f"duplicate {what} key '{key}' (already used at {first})")
         else:
-            self.question_keys[key] = path
+            self.question_keys[folded] = path
 
     # the instrument
 
@@ -402,14 +416,17 @@ class _Checker:
         found = self.fields(
             data,
             (),
-            ("key", "version", "title", "languages", "response_scales", "scales"),
-            ("intro", "background", "comment"),
+            ("key", "version", "title", "response_scales", "scales"),
+            ("languages", "intro", "background", "comment"),
         )
         if found is None:
             return None
         key = self.field(found, "key", (), self.instrument_key)
         version = self.field(found, "version", (), self.version)
-        self.languages = self.field(found, "languages", (), self.language_list)
+        if "languages" in found:
+            self.languages = self.field(found, "languages", (), self.language_list)
+        else:
+            self.languages = (DEFAULT_LANGUAGE,)
         title = self.field(found, "title", (), self.text)
         intro = self.field(found, "intro", (), self.text)
         response_scales = self.field(found, "response_scales", (), self.response_scales)

@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEvent
 from app.models.base import Base, utcnow
+from app.models.history import WaveUnit
 from app.models.instruments import Instrument
 from app.models.mail_settings import JurisdictionMail
 from app.models.org import PATH_SEPARATOR, Jurisdiction, OrgUnit, RosterEntry, UnitKind
@@ -37,6 +38,7 @@ __all__ = [
     "User",
     "Wave",
     "WaveStatus",
+    "WaveUnit",
     "user_units",
     "utcnow",
 ]

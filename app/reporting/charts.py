@@ -113,10 +113,15 @@ def rate_bar(rate: float, *, alt: str, width: float = 80, height: float = 8) -> 
 
 @dataclass(frozen=True)
 class HeatColumn:
-    """A heatmap column: a scale's short heading and its direction."""
+    """A heatmap column: a scale's short heading and its direction.
+
+    ``ranked`` False (differences between units are not reliable there): the cells are left
+    uncoloured, so the chart does not rank units on that scale.
+    """
 
     heading: str
     higher_is_better: bool
+    ranked: bool = True
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,8 @@ def heatmap(
             x = label_width + c * cell_width
             if value is None:
                 fill, ink, text = "#FFFFFF", INK, missing
+            elif not column.ranked:
+                fill, ink, text = "#F4F4F4", INK, fmt.pct(value)
             else:
                 fill = heat_colour(value, column.higher_is_better)
                 ink = "#FFFFFF" if fill in _DARK else INK

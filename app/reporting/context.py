@@ -8,8 +8,9 @@ Conventions:
 
 * every percentage, percentile and response rate is on a 0–100 scale and arrives unrounded;
 * ``None`` means "not shown" (suppressed, not computed, or not published);
-* text fields (titles, item wording, labels, comments, reasons) are already in the report's
-  language.
+* text fields that come from data (unit names, scale titles, item wording, comments) are
+  already in the report's language; everything the project itself says (notes, reasons,
+  verdicts) arrives as a wording key that :mod:`app.reporting.strings` turns into words.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ ReportKind = Literal["team", "unit"]
 PageSize = Literal["A4", "Letter"]
 ReliabilityStatus = Literal["published", "unstable", "not_shown"]
 AlphaFlag = Literal["red", "amber"]
+#: Why a unit shows no numbers: its group is too small, or it protects a smaller group.
+HiddenReason = Literal["too_few", "protects_smaller"]
+#: What a change from last year is called: only a clear change has a direction.
+ChangeVerdict = Literal["better", "worse", "no_clear_change"]
 
 
 @dataclass(frozen=True)
@@ -49,17 +54,17 @@ class ItemRow:
 class TrendCell:
     """Change from the previous wave on one scale.
 
-    ``delta_points`` is this year's % positive minus last year's, in percentage points.
-    ``meaningful`` says the data layer flagged |Δ| as large enough to mention (≥ 5 points).
-    ``welch_agrees`` says whether Welch's t test on respondent scores agrees with that flag
-    (``None``: no test was possible); ``p_value`` is that test's two-sided p.
+    ``delta_points`` is this year's % positive minus last year's, in percentage points, with
+    its 95% interval ``interval`` (``None``: none could be computed). ``meaningful`` is the
+    data layer's verdict that this is a clear change (interval excludes 0 after the Holm
+    adjustment across the report's scales, and |Δ| ≥ 5 points); otherwise the report says
+    "no clear change" and prints the difference with its interval.
     """
 
     previous_year: int
     delta_points: float
     meaningful: bool
-    welch_agrees: bool | None = None
-    p_value: float | None = None
+    interval: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,20 +84,23 @@ class Benchmark:
 class ScaleSummary:
     """One scale for the report's unit.
 
-    ``label`` names what the headline percentage counts ("% positive", or for a scale where
-    agreeing is bad, e.g. "% reporting exhaustion"); ``higher_is_better`` drives colours,
-    arrows and wording. The ``pct_*`` values are the average of the scale's item
-    percentages (the "average across items" convention). ``mean`` is the mean 0–100
-    respondent score with its 95% interval ``ci``. Percentiles are the share of teams in the
-    comparison group this unit does better than, already turned around by the data layer for
-    lower-is-better scales (so a higher percentile always means a better result).
-    All statistics are ``None`` when the scale is suppressed for this unit.
+    ``higher_is_better`` drives colours, arrows and wording (the renderer names what the
+    headline counts: "% positive", or for a scale where agreeing is bad "% reporting
+    exhaustion"). The ``pct_*`` values are the average of the percentages of the scale's items
+    that are shown for this unit (the "average across items" convention), ``pct_ci`` the 95%
+    interval of the headline. ``mean`` is the mean 0–100 respondent score with its 95% interval
+    ``ci``. ``differences_unreliable`` is set where ICC(2) < .60: units cannot be told apart
+    reliably on this scale, so the report does not rank them. Percentiles are the share of
+    units in the comparison group this unit does better than, already turned around by the
+    data layer for lower-is-better scales (so a higher percentile always means a better
+    result). All statistics are ``None`` when the scale is suppressed for this unit
+    (``hidden_reason`` says why). ``trend_note`` and ``*_benchmark_note`` are the wording keys
+    of why a change or benchmark is absent.
     """
 
     key: str
     title: str
     higher_is_better: bool
-    label: str
     n: int
     pct_positive: float | None
     pct_neutral: float | None
@@ -107,6 +115,13 @@ class ScaleSummary:
     items: tuple[ItemRow, ...] = ()
     jurisdiction_benchmark: Benchmark | None = None
     national_benchmark: Benchmark | None = None
+    pct_ci: tuple[float, float] | None = None
+    differences_unreliable: bool = False
+    agreement_shown: bool = True
+    hidden_reason: HiddenReason | None = None
+    trend_note: str | None = None
+    jurisdiction_benchmark_note: str | None = None
+    national_benchmark_note: str | None = None
 
     @property
     def suppressed(self) -> bool:
@@ -126,12 +141,13 @@ class HeatmapRow:
     """One child unit of the report's unit.
 
     A suppressed child has ``included_in`` set to the name of the unit its answers count
-    towards, and no cells: the report prints "included in <parent>" and no numbers.
+    towards, ``reason`` why it is hidden, and no cells: the report prints why and no numbers.
     """
 
     unit_name: str
     cells: tuple[HeatmapCell, ...] = ()
     included_in: str | None = None
+    reason: HiddenReason = "too_few"
 
     @property
     def suppressed(self) -> bool:
@@ -147,6 +163,7 @@ class ResponseRateRow:
     invited: int | None = None
     response_rate: float | None = None
     included_in: str | None = None
+    reason: HiddenReason = "too_few"
 
     @property
     def suppressed(self) -> bool:
@@ -182,14 +199,14 @@ class ReportContext:
     heatmap of ``children``, their response rates and the jurisdiction's psychometrics.
     ``parent_path`` lists the units above, nearest first. ``strengths`` and
     ``opportunities`` are already chosen and ordered (for lower-is-better scales the data
-    layer has treated a low % as the strength). ``comments`` are already masked and shuffled
-    and present only where the group is large enough. ``*_benchmark_note`` explains why a
-    comparison group's benchmarks are absent (e.g. "Not published: fewer than 5
-    jurisdictions contribute"); when set, the numbers of that group are ``None`` throughout.
+    layer has treated a low % as the strength). ``comments`` are already masked, in
+    alphabetical order, and present only where the publication allows the list.
+    ``*_benchmark_note`` is the wording key of why a comparison group's benchmarks are absent
+    (e.g. ``benchmark_too_few_jurisdictions`` with ``benchmark_min_jurisdictions``); when set,
+    that group's numbers are ``None`` throughout.
     """
 
     kind: ReportKind
-    title: str
     unit_name: str
     unit_kind: str
     parent_path: tuple[str, ...]
@@ -205,15 +222,19 @@ class ReportContext:
     page_size: PageSize = "A4"
     previous_year: int | None = None
     excluded_straightlining: int = 0
+    excluded_blank: int = 0
+    excluded_comment_only: int = 0
     strengths: tuple[ItemRow, ...] = ()
     opportunities: tuple[ItemRow, ...] = ()
     jurisdiction_benchmark_note: str | None = None
     national_benchmark_note: str | None = None
+    benchmark_min_jurisdictions: int = 5
     children: tuple[HeatmapRow, ...] = ()
     response_rates: tuple[ResponseRateRow, ...] = ()
     psychometrics: tuple[PsychometricRow, ...] = ()
     comments: tuple[str, ...] = ()
     comment_question: str | None = None
+    comment_min_n: int | None = None
     scoring_version: str = ""
     author: str = field(default="")
 

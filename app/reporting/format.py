@@ -61,6 +61,22 @@ def interval(bounds: tuple[float, float] | None) -> str:
     return f"{score(low)}–{score(high)}"
 
 
+def pct_interval(bounds: tuple[float, float] | None) -> str:
+    """An interval of percentages: (32.9, 100.0) → "33–100%"."""
+    if bounds is None:
+        return MISSING
+    low, high = bounds
+    return f"{pct(low).rstrip('%')}–{pct(high)}"
+
+
+def delta_interval(bounds: tuple[float, float] | None) -> str:
+    """An interval of changes in points: (-8.2, 3.4) → "−8 to +3 pts"."""
+    if bounds is None:
+        return MISSING
+    low, high = bounds
+    return f"{delta(low).rsplit(' ', 1)[0]} to {delta(high)}"
+
+
 def coefficient(value: float | None) -> str:
     """A coefficient bounded by ±1 (rwg(j), alpha, omega, ICC) as APA style: 0.823 → ".82"."""
     if value is None:

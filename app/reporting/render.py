@@ -27,7 +27,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from app.reporting import charts, strings
 from app.reporting import format as fmt
-from app.reporting.context import PageSize, ReportContext
+from app.reporting.context import ChangeVerdict, PageSize, ReportContext, ScaleSummary, TrendCell
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -159,6 +159,8 @@ class ReportRenderer:
             delta=fmt.delta,
             score=fmt.score,
             interval=fmt.interval,
+            pct_interval=fmt.pct_interval,
+            delta_interval=fmt.delta_interval,
             coefficient=fmt.coefficient,
             p_value=fmt.p_value,
             percentile=fmt.percentile,
@@ -256,22 +258,37 @@ def _helpers(ctx: ReportContext, t: strings.Strings) -> dict[str, Any]:
             raise jinja2.TemplateRuntimeError(f"{key!r} is a list, not a sentence")
         return text.format(**values) if values else text
 
-    def trend_direction(delta: float, higher_is_better: bool) -> str:
-        """ "better", "worse" or "flat" for a change as printed (a change printed as 0 is flat)."""
-        printed = fmt.delta(delta)
-        if printed.startswith("0"):
-            return "flat"
-        rose = printed.startswith("+")
-        return "better" if rose == higher_is_better else "worse"
+    def trend_verdict(trend: TrendCell, higher_is_better: bool) -> ChangeVerdict:
+        """ "better" or "worse" for a clear change, else "no_clear_change" (the data decides)."""
+        if not trend.meaningful:
+            return "no_clear_change"
+        return "better" if (trend.delta_points > 0) == higher_is_better else "worse"
+
+    def scale_label(scale: ScaleSummary) -> str:
+        """What the scale's headline counts: "% positive", or "% reporting <title>"."""
+        return strings.positive_label(scale.title, scale.higher_is_better, ctx.language)
+
+    def note(key: str) -> str:
+        """A benchmark note from its wording key."""
+        return say(
+            "note_" + key,
+            min_jurisdictions=ctx.benchmark_min_jurisdictions,
+            unit_kind=ctx.unit_kind,
+        )
 
     def heatmap_chart() -> Markup:
-        """The children × scales heatmap; suppressed children get "included in" and no cells."""
-        columns = [charts.HeatColumn(s.title, s.higher_is_better) for s in ctx.scales]
+        """The children × scales heatmap; hidden children get why, where they count, no cells."""
+        columns = [
+            charts.HeatColumn(s.title, s.higher_is_better, ranked=not s.differences_unreliable)
+            for s in ctx.scales
+        ]
         rows = []
         for child in ctx.children:
             if child.included_in is not None:
-                note = say("included_in", parent=child.included_in)
-                rows.append(charts.HeatRow(child.unit_name, note=note))
+                why = say(
+                    "hidden_" + child.reason, parent=child.included_in, min_n=ctx.min_report_n
+                )
+                rows.append(charts.HeatRow(child.unit_name, note=why))
                 continue
             values = {cell.scale_key: cell.pct_positive for cell in child.cells}
             row_values = tuple(values.get(s.key) for s in ctx.scales)
@@ -279,7 +296,15 @@ def _helpers(ctx: ReportContext, t: strings.Strings) -> dict[str, Any]:
         alt = say("chart_heatmap", count=len(ctx.children), scales=len(ctx.scales))
         return charts.heatmap(columns, rows, alt=alt, missing=fmt.MISSING)
 
-    return {"say": say, "trend_direction": trend_direction, "heatmap_chart": heatmap_chart}
+    title = say("report_title_" + ctx.kind, unit=ctx.unit_name, year=ctx.wave_year)
+    return {
+        "say": say,
+        "trend_verdict": trend_verdict,
+        "scale_label": scale_label,
+        "note": note,
+        "heatmap_chart": heatmap_chart,
+        "report_title": title,
+    }
 
 
 _default: ReportRenderer | None = None

@@ -13,6 +13,7 @@ from app.reporting.context import (
     Benchmark,
     HeatmapCell,
     HeatmapRow,
+    HiddenReason,
     ItemRow,
     PageSize,
     PsychometricRow,
@@ -21,12 +22,11 @@ from app.reporting.context import (
     ScaleSummary,
     TrendCell,
 )
-from app.reporting.strings import positive_label
 from surveys import load_default
 
 WAVE_YEAR = 2026
 MIN_REPORT_N = 5
-NATIONAL_NOT_PUBLISHED = "Not published: fewer than 5 jurisdictions contribute."
+NATIONAL_NOT_PUBLISHED = "benchmark_too_few_jurisdictions"
 _TEAM_NAMES = (
     "Intake Team 3",
     "Family Preservation East",
@@ -71,10 +71,9 @@ def _scales(
     summaries = []
     for scale in load_default().scales:
         title = scale.title["en"]
-        label = positive_label(title, scale.higher_is_better)
         if scale.key in suppress:
             summaries.append(
-                ScaleSummary(scale.key, title, scale.higher_is_better, label, 3, None, None, None)
+                ScaleSummary(scale.key, title, scale.higher_is_better, 3, None, None, None)
             )
             continue
         base = rng.uniform(55.0, 85.0) if scale.higher_is_better else rng.uniform(25.0, 50.0)
@@ -102,15 +101,14 @@ def _scales(
         mean = 20.0 + 0.65 * pct_positive + rng.uniform(-3.0, 3.0)
         half_width = rng.uniform(3.5, 8.0)
         delta = rng.uniform(-9.0, 9.0)
-        meaningful = abs(delta) >= 5.0
-        p_value = rng.uniform(0.001, 0.04) if meaningful else rng.uniform(0.06, 0.9)
+        delta_half = rng.uniform(6.0, 14.0)
+        meaningful = abs(delta) >= 5.0 and abs(delta) > delta_half
         rwg = rng.uniform(0.55, 0.95)
         summaries.append(
             ScaleSummary(
                 key=scale.key,
                 title=title,
                 higher_is_better=scale.higher_is_better,
-                label=label,
                 n=n,
                 pct_positive=pct_positive,
                 pct_neutral=sum(i.pct_neutral for i in items) / count,
@@ -121,8 +119,7 @@ def _scales(
                     previous_year=WAVE_YEAR - 1,
                     delta_points=delta,
                     meaningful=meaningful,
-                    welch_agrees=None if rng.random() < 0.1 else rng.random() < 0.8,
-                    p_value=p_value,
+                    interval=(delta - delta_half, delta + delta_half),
                 ),
                 percentile_jurisdiction=rng.uniform(3.0, 97.0),
                 percentile_national=rng.uniform(3.0, 97.0) if national_published else None,
@@ -131,6 +128,10 @@ def _scales(
                 items=tuple(items),
                 jurisdiction_benchmark=_benchmark(rng, base, 142, 1),
                 national_benchmark=_benchmark(rng, base, 2318, 14) if national_published else None,
+                pct_ci=(
+                    max(0.0, pct_positive - half_width * 2),
+                    min(100.0, pct_positive + half_width),
+                ),
             )
         )
     return tuple(summaries)
@@ -157,7 +158,6 @@ def sample_team_context(
     comments = _COMMENTS if responses >= 10 else ()
     return ReportContext(
         kind="team",
-        title=f"{_TEAM_NAMES[seed % len(_TEAM_NAMES)]}: team safety culture report {WAVE_YEAR}",
         unit_name=_TEAM_NAMES[seed % len(_TEAM_NAMES)],
         unit_kind="team",
         parent_path=("Northside Office", "Central Region", "Riverside County Children's Services"),
@@ -195,8 +195,9 @@ def sample_unit_context(
     rates: list[ResponseRateRow] = []
     for name in _TEAM_NAMES[:6]:
         if name in ("Kinship Support", "After-Hours Response"):
-            children.append(HeatmapRow(name, included_in=office))
-            rates.append(ResponseRateRow(name, included_in=office))
+            reason: HiddenReason = "too_few" if name == "Kinship Support" else "protects_smaller"
+            children.append(HeatmapRow(name, included_in=office, reason=reason))
+            rates.append(ResponseRateRow(name, included_in=office, reason=reason))
             continue
         cells = tuple(
             HeatmapCell(
@@ -232,7 +233,6 @@ def sample_unit_context(
         )
     return ReportContext(
         kind="unit",
-        title=f"{office}: safety culture report {WAVE_YEAR}",
         unit_name=office,
         unit_kind="office",
         parent_path=("Central Region", "Riverside County Children's Services"),

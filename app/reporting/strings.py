@@ -13,6 +13,8 @@ Strings = Mapping[str, str | tuple[str, ...]]
 _EN: dict[str, str | tuple[str, ...]] = {
     "survey_name": "Team Safety Culture Survey",
     "author": "{jurisdiction} · Team Safety Culture Survey",
+    "report_title_team": "{unit}: team safety culture report {year}",
+    "report_title_unit": "{unit}: safety culture report {year}",
     "team_report": "Team report",
     "unit_report": "{unit_kind} report",
     "wave": "Survey {year}",
@@ -28,20 +30,26 @@ _EN: dict[str, str | tuple[str, ...]] = {
         "Answers are anonymous. Nobody, including supervisors and administrators, can see who "
         "answered what. Results are shown only for groups of at least {min_n} people, and "
         "smaller groups are folded into the unit above them so that they cannot be worked "
-        "out by subtraction. Please do not try to guess who gave which answer, and do not "
-        "share this report outside the people it was written for."
+        "out by subtraction; some units of {min_n} or more are hidden too, for the same "
+        "reason. Please do not try to guess who gave which answer, and do not share this "
+        "report outside the people it was written for."
     ),
     "straightlining": (
         "{count} response(s) giving the same answer to every question were left out of the results."
     ),
+    "blank_responses": (
+        "{blank} response(s) were sent with no answer and {comment_only} with only a comment: "
+        "they are not in the figures."
+    ),
     "how_to_read_title": "How to read this report",
     "how_to_read": (
-        "For each question, answers are grouped as negative, neutral or positive (for "
-        "questions worded the other way round, disagreeing counts as positive). A scale's "
-        "percentage is the average of its questions' percentages. The score is the average "
-        "answer on a 0–100 scale, with the range where the true value most likely lies "
-        "(95% interval). A percentile of 70th means the result is better than that of 70% of "
-        "teams in the comparison group."
+        "For each question, answers are grouped as negative, neutral or positive. For "
+        "questions worded the other way round, the percentage shown is the share who "
+        "disagree — the safe answer. A scale's percentage is the average of the percentages "
+        "of its questions shown here, with the range where the true value most likely lies "
+        "(95% interval); with few people that range is wide. The score is the average answer "
+        "on a 0–100 scale, with its 95% interval. A percentile of 70th means the result is "
+        "better than that of 70% of the units in the comparison group."
     ),
     "lower_is_better_note": (
         "Some scales measure something where agreeing is bad, such as emotional exhaustion. "
@@ -53,31 +61,30 @@ _EN: dict[str, str | tuple[str, ...]] = {
     "the scale's items.",
     "col_scale": "Scale",
     "col_distribution": "Negative / neutral / positive",
-    "col_headline": "Headline",
+    "col_headline": "Headline (95% interval)",
     "col_score": "Score (95% interval)",
     "col_change": "Change since {year}",
     "col_change_none": "Change",
     "col_pct_jurisdiction": "Percentile, juris\u00addiction",
     "col_pct_national": "Percentile, nation",
     "lower_is_better": "lower is better",
-    "suppressed_scale": "Fewer than {min_n} answers: not shown",
+    "suppressed_too_few": "Fewer than {min_n} answers: not shown",
+    "suppressed_protects_smaller": "Hidden so that a smaller group cannot be worked out",
     "no_trend": "no earlier result",
-    "trend_meaningful": "notable",
-    "trend_test_meaningful_agrees": "test confirms, {p}",
-    "trend_test_meaningful_disagrees": "could be chance, {p}",
-    "trend_test_small_agrees": "test agrees, {p}",
-    "trend_test_small_disagrees": "test finds a change, {p}",
-    "trend_test_none": "no test possible",
+    "trend_interval": "95% interval {interval}",
+    "trend_no_interval": "no interval possible",
+    "trend_clear_better": "clear improvement",
+    "trend_clear_worse": "clear decline",
+    "trend_no_clear_change": "no clear change",
     "arrow_better": "▲",
     "arrow_worse": "▼",
     "arrow_flat": "▶",
-    "trend_better": "better",
-    "trend_worse": "worse",
-    "trend_flat": "about the same",
     "change_explained": (
-        "Change: a change of 5 points or more is marked as notable. Welch's t test on the "
-        "respondents' scores checks whether a change is larger than chance alone would "
-        "explain; where it does not confirm a notable change, read it with caution."
+        "Change: the difference from last year in percentage points, with its 95% interval. "
+        "It is called a clear change only when it is at least 5 points and its interval, "
+        "widened for looking at every scale at once (Holm), leaves out zero; otherwise the "
+        "report says “no clear change”: with few people, differences of this size happen by "
+        "chance."
     ),
     "benchmarks_title": "Benchmarks",
     "benchmarks_intro": (
@@ -95,17 +102,43 @@ _EN: dict[str, str | tuple[str, ...]] = {
     "group_jurisdiction": "Jurisdiction",
     "group_national": "Nation",
     "benchmarks_unavailable": "{group}: {reason}",
+    "note_benchmark_too_few_jurisdictions": (
+        "Not published: fewer than {min_jurisdictions} jurisdictions share their figures for "
+        "this comparison."
+    ),
+    "note_benchmark_too_few_units": ("Not published: fewer than 20 units of this kind to compare."),
+    "note_benchmark_dominant_jurisdiction": (
+        "Not published: one jurisdiction would hold more than half of the units compared."
+    ),
+    "note_benchmark_reveals_jurisdiction": (
+        "Not published: the figures would give away a single jurisdiction's own result."
+    ),
+    "note_no_benchmark": "No comparison group.",
+    "note_icc2_low": "Not ranked: differences between units are not reliable.",
+    "trend_note_no_previous": "no earlier result",
+    "trend_note_previous_hidden": "not shown last year",
+    "trend_note_no_previous_same_items": "no comparison: the questions changed",
+    "trend_note_item_hidden": "no comparison possible",
+    "trend_note_too_few": "no comparison possible",
+    "trend_note_complementary": "no comparison possible",
+    "trend_note_unit_hidden": "no comparison possible",
+    "percentile_unreliable": "not ranked",
+    "percentiles_unreliable_note": (
+        "“not ranked”: on this scale the differences between units are not reliable "
+        "(ICC(2) below .60), so no percentile is given."
+    ),
     "items_title": "Question by question",
     "items_intro": (
         "Each bar shows the share of negative, neutral and positive answers. Beside it: this "
-        "unit's percentage and the same percentage in the jurisdiction and in the nation. "
-        "(R) marks questions worded the other way round."
+        "unit's percentage and the same percentage in the whole jurisdiction. "
+        "For questions worded the other way round (marked “% who disagree — the safe "
+        "answer”), the percentage is the share who disagree."
     ),
     "col_item": "Question",
     "col_this_unit": "Here",
     "col_item_jurisdiction": "Jurisdiction",
     "col_item_national": "Nation",
-    "reverse_mark": "(R)",
+    "reverse_mark": "% who disagree — the safe answer",
     "strengths_title": "Strengths",
     "strengths_intro": "The questions with the best results.",
     "opportunities_title": "Opportunities",
@@ -121,6 +154,7 @@ _EN: dict[str, str | tuple[str, ...]] = {
     "agreement_low": "The team sees this differently — talk about it before acting.",
     "agreement_ok": "The team largely agrees.",
     "agreement_none": "Not available.",
+    "agreement_not_judged": "Too few people or too little spread to judge agreement.",
     "debrief_title": "Guide for the team debrief",
     "debrief_intro": (
         "This report is a starting point for a conversation, not a grade. Plan about an hour "
@@ -150,17 +184,26 @@ _EN: dict[str, str | tuple[str, ...]] = {
     "heatmap_intro": (
         "Headline percentage of each unit below {unit} on each scale. Darker purple is "
         "better, darker orange is weaker; for lower-is-better scales a low value is better "
-        "and is coloured that way. Units too small to show are included in the unit above."
+        "and is coloured that way. Units that cannot be shown are included in the unit above."
     ),
     "heatmap_legend_better": "better",
     "heatmap_legend_weaker": "weaker",
     "included_in": "included in {parent}",
+    "hidden_too_few": "fewer than {min_n} answers — included in {parent}",
+    "hidden_protects_smaller": (
+        "hidden so that a smaller group cannot be worked out — included in {parent}"
+    ),
+    "heatmap_unreliable": (
+        "Left uncoloured: {scales}. On these scales the differences between units are not "
+        "reliable (ICC(2) below .60), so the chart does not rank units on them."
+    ),
     "not_shown": "not shown",
     "response_rates_title": "Response rates",
     "col_unit": "Unit",
     "col_responses": "Responses",
     "col_invited": "Invited",
     "col_rate": "Rate",
+    "appendix_title": "Technical appendix",
     "psychometrics_title": "How well the scales measure",
     "psychometrics_intro": (
         "Reliability in {jurisdiction} this year. Alpha and omega above .70 mean the questions "
@@ -181,7 +224,11 @@ _EN: dict[str, str | tuple[str, ...]] = {
     "icc2_low": "Differences between teams not reliably detectable.",
     "comments_title": "In their own words",
     "comments_intro": (
-        "Comments as written, in random order, with names and identifying details removed."
+        "Comments as written, in alphabetical order, shown only for groups with at least "
+        "{min_n} comments. E-mail addresses, phone numbers, case numbers and the names we can "
+        "recognise (after a title or role such as “Supervisor”, or a first and last name) are "
+        "replaced by “[… removed]”. A first name on its own or other details may remain: "
+        "please do not try to work out who wrote what."
     ),
     "page_of": "Page",
     "chart_distribution": "{scale}: negative {negative}, neutral {neutral}, {label} {positive}",
@@ -189,8 +236,8 @@ _EN: dict[str, str | tuple[str, ...]] = {
         "{scale}: {label} {positive}, neutral {neutral}, not reporting it {negative}"
     ),
     "chart_interval": "{scale}: score {mean}, 95% interval {interval}, on a scale of 0 to 100",
-    "chart_heatmap": "Headline percentage of {count} units on {scales} scales; units too small "
-    "to show are listed as included in the unit above",
+    "chart_heatmap": "Headline percentage of {count} units on {scales} scales; units "
+    "that cannot be shown are listed as included in the unit above",
     "chart_rate": "{unit}: response rate {rate}",
     "legend_good": "favourable answers",
     "legend_neutral": "neutral",

@@ -38,7 +38,6 @@ def index() -> ResponseReturnValue:
         "reports/index.html",
         waves=waves,
         national=access.is_national(user),
-        min_n=current_app.config["MIN_REPORT_N"],
     )
 
 

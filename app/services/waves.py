@@ -7,7 +7,7 @@ emails and reports show). Anonymity settings (``min_report_n``, ``pool_k``) are 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +28,7 @@ from app.models import (
     WaveStatus,
     utcnow,
 )
-from app.services import audit, delivery, tokens
+from app.services import audit, delivery, history, tokens
 from app.services.access import (
     can_manage_jurisdiction,
     can_see_jurisdiction_totals,
@@ -294,6 +294,9 @@ def launch_wave(
     wave.status, wave.launched_at = WaveStatus.OPEN, now
     for start in range(0, len(rows), 5000):
         session.execute(insert(Invitation), rows[start : start + 5000])
+    # The tree and counts of this moment are the wave's for good: a later roster import
+    # (new units, a team that became an office) must not change its reports.
+    history.freeze_tree(session, wave.id, wave.jurisdiction_id, [u for u, _, _ in entries])
     audit.record(
         session,
         actor,
@@ -502,8 +505,12 @@ class UnitRow:
     depth: int
     invited: int
     delivered: int
-    #: None where the answered count is too small to show (see ``dashboard``).
+    #: None where the answered count is not shown (see ``dashboard``), with why.
     answered: int | None
+    #: "too_few" (fewer than the minimum answered) or "protects_smaller" when hidden.
+    hidden_reason: str | None = None
+    #: Whether a unit above it is listed (so "counted above" is true).
+    counted_above: bool = False
 
     @property
     def rate(self) -> float | None:
@@ -523,20 +530,18 @@ class Dashboard:
 
 
 def dashboard(session: Session, actor: User | None, wave_id: int) -> Dashboard:
-    """Counts per unit (units below the minimum group size only inside their parents) and per day.
+    """Counts per unit of the wave's launch tree (small units only inside their parents).
 
-    Which units are shown is decided by ``scoring.disclosure.suppress`` on invitee counts, so a
-    hidden unit cannot be recovered by subtracting its shown siblings from their parent.
+    Which units are listed is decided by ``scoring.disclosure.suppress`` on invitee counts, so
+    a hidden unit cannot be recovered by subtracting its shown siblings from their parent. A
+    unit's answered count is shown only where the wave's publication shows its responses and
+    the same rule on answered counts allows it ("how many answered" in a small group is itself
+    something the threshold protects).
     """
     from scoring.disclosure import suppress
 
     wave = get_wave(session, actor, wave_id)
-    units = {
-        u.id: u
-        for u in session.scalars(
-            select(OrgUnit).where(OrgUnit.jurisdiction_id == wave.jurisdiction_id)
-        )
-    }
+    tree_units = _wave_units(session, wave)
     direct: dict[int, list[int]] = {}
     for unit_id, invited, delivered, answered in session.execute(
         select(
@@ -548,37 +553,38 @@ def dashboard(session: Session, actor: User | None, wave_id: int) -> Dashboard:
         .where(Invitation.wave_id == wave.id)
         .group_by(Invitation.unit_id)
     ).all():
-        direct[unit_id] = [int(invited), int(delivered), int(answered)]
+        if unit_id in tree_units:
+            direct[unit_id] = [int(invited), int(delivered), int(answered)]
     totals: dict[int, list[int]] = {}
     for unit_id, counts in direct.items():
-        node: OrgUnit | None = units.get(unit_id)
+        node: int | None = unit_id
         while node is not None:
-            acc = totals.setdefault(node.id, [0, 0, 0])
+            acc = totals.setdefault(node, [0, 0, 0])
             for i in range(3):
                 acc[i] += counts[i]
-            node = units.get(node.parent_id) if node.parent_id is not None else None
+            node = tree_units[node][2]
     tree = {
-        str(u.id): (str(u.parent_id) if u.parent_id is not None else None)
-        for u in units.values()
-        if u.id in totals
+        str(uid): (str(tree_units[uid][2]) if tree_units[uid][2] is not None else None)
+        for uid in totals
     }
     min_n = max(wave.min_report_n, 3)
     hidden = suppress(tree, {str(k): v[0] for k, v in direct.items()}, min_n)
-    # Answered counts get the same rule on their own numbers, and never show a unit the reports
-    # hide: "how many answered" in a small group is itself something the threshold protects.
     quiet = suppress(tree, {str(k): v[2] for k, v in direct.items()}, min_n)
-    quiet |= _hidden_in_reports(session, wave.id, totals)
-    rows = [
-        UnitRow(
-            units[uid].path,
-            units[uid].depth,
-            totals[uid][0],
-            totals[uid][1],
-            None if str(uid) in quiet else totals[uid][2],
+    published = _published_responses(session, wave.id)
+    rows = []
+    for uid in totals:
+        if str(uid) in hidden:
+            continue
+        path, depth, parent = tree_units[uid]
+        shown_answered: int | None = totals[uid][2]
+        reason = None
+        if str(uid) in quiet or (published is not None and not published.get(uid, False)):
+            shown_answered = None
+            reason = "too_few" if totals[uid][2] < min_n else "protects_smaller"
+        above = parent is not None and str(parent) not in hidden
+        rows.append(
+            UnitRow(path, depth, totals[uid][0], totals[uid][1], shown_answered, reason, above)
         )
-        for uid in totals
-        if str(uid) not in hidden
-    ]
     rows.sort(key=lambda r: r.path)
     grand = sum(v[2] for v in direct.values())
     daily: list[tuple[date, int]] = []
@@ -602,15 +608,41 @@ def dashboard(session: Session, actor: User | None, wave_id: int) -> Dashboard:
     )
 
 
-def _hidden_in_reports(session: Session, wave_id: int, unit_ids: Mapping[int, object]) -> set[str]:
-    """Units the wave's reports hide (none before the first response reaches the reports)."""
+def _wave_units(session: Session, wave: Wave) -> dict[int, tuple[str, int, int | None]]:
+    """unit id → (path, depth, parent id) of the wave's launch tree (current tree if none)."""
+    frozen = history.find_frozen_tree(session, wave.id)
+    if frozen is not None:
+        parents = {u.id: u.parent_id for u in frozen}
+        paths = {u.id: u.path for u in frozen}
+    else:
+        current = session.execute(
+            select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.path).where(
+                OrgUnit.jurisdiction_id == wave.jurisdiction_id
+            )
+        ).all()
+        parents = {r.id: r.parent_id for r in current}
+        paths = {r.id: r.path for r in current}
+
+    def depth(unit_id: int) -> int:
+        d, up = 0, parents[unit_id]
+        while up is not None:
+            d, up = d + 1, parents.get(up)
+        return d
+
+    return {u: (paths[u], depth(u), parents[u]) for u in parents}
+
+
+def _published_responses(session: Session, wave_id: int) -> dict[int, bool] | None:
+    """Per unit, whether the wave's publication gives it a report with its response count
+    (None: no responses stored yet, so there is no publication and the answered-count rule
+    alone decides)."""
     from app.services import reports
 
     try:
         results = reports.wave_results(session, wave_id)
     except reports.NoResponses:
-        return set()
-    return {str(uid) for uid in unit_ids if not results.shown(uid)}
+        return None
+    return {uid: results.shown(uid) for uid in results.units}
 
 
 def wave_totals(session: Session, actor: User | None, wave_id: int) -> delivery.StatusCounts:

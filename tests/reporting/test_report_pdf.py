@@ -9,7 +9,7 @@ import pytest
 from pypdf.generic import BooleanObject, DictionaryObject
 
 from app.reporting import format as fmt
-from app.reporting.sample import NATIONAL_NOT_PUBLISHED
+from app.reporting.strings import positive_label, strings_for
 
 from .conftest import RenderedReport, squash
 
@@ -41,22 +41,40 @@ def test_summary_row_of_each_scale_shows_its_numbers_as_formatted(
 ) -> None:
     rows = _summary_rows(team_report)
     for s in team_report.ctx.scales:
-        assert s.trend is not None and s.ci is not None
+        assert s.trend is not None and s.ci is not None and s.trend.interval is not None
+        change = (
+            [fmt.delta(s.trend.delta_points), "clear"]
+            if s.trend.meaningful
+            else ["no clear change", fmt.delta(s.trend.delta_points)]
+        )
         _in_order(
             rows[s.key],
             [
                 s.title,
-                s.label,
+                positive_label(s.title, s.higher_is_better),
                 fmt.pct(s.pct_positive),
+                fmt.pct_interval(s.pct_ci),
                 f"{fmt.pct(s.pct_negative)} · {fmt.pct(s.pct_neutral)} · {fmt.pct(s.pct_positive)}",
                 fmt.score(s.mean),
                 fmt.interval(s.ci),
-                fmt.delta(s.trend.delta_points),
-                fmt.p_value(s.trend.p_value) if s.trend.welch_agrees is not None else "",
+                *change,
+                fmt.delta_interval(s.trend.interval),
                 fmt.percentile(s.percentile_jurisdiction),
                 fmt.percentile(s.percentile_national),
             ],
         )
+
+
+def test_summary_never_says_a_test_agrees_and_calls_small_changes_no_clear_change(
+    team_report: RenderedReport,
+) -> None:
+    rows = _summary_rows(team_report)
+    text = squash(team_report.text)
+    assert squash("agrees,") not in text and squash("test confirms") not in text
+    for s in team_report.ctx.scales:
+        assert s.trend is not None
+        said = squash("no clear change") in rows[s.key]
+        assert said is (not s.trend.meaningful), s.key
 
 
 def test_summary_would_catch_a_wrong_number(team_report: RenderedReport) -> None:
@@ -87,7 +105,6 @@ def test_item_rows_show_the_unit_jurisdiction_and_nation(team_report: RenderedRe
                     item.text,
                     fmt.pct(item.pct_positive),
                     fmt.pct(item.jurisdiction_pct_positive),
-                    fmt.pct(item.national_pct_positive),
                 ],
             )
 
@@ -144,7 +161,9 @@ def test_page_size_follows_the_setting(
 def test_missing_national_benchmark_states_the_reason(
     team_report_without_national: RenderedReport, team_report: RenderedReport
 ) -> None:
-    reason = squash(f"Nation: {NATIONAL_NOT_PUBLISHED}")
+    words = strings_for("en")["note_benchmark_too_few_jurisdictions"]
+    assert isinstance(words, str)
+    reason = squash("Nation: " + words.format(min_jurisdictions=5))
     assert reason in squash(team_report_without_national.text)
     assert reason not in squash(team_report.text)
 
@@ -159,9 +178,13 @@ def test_suppressed_children_say_included_in_and_show_no_numbers(
         lines = [line for line in text.splitlines() if line.startswith(child.unit_name)]
         assert len(lines) == 2  # heatmap and response rates
         for line in lines:
-            rest = line.removeprefix(child.unit_name)
-            assert rest.strip() == f"included in {child.included_in}"
-            assert not re.search(r"\d", rest)
+            rest = line.removeprefix(child.unit_name).strip()
+            if child.reason == "too_few":
+                why = f"fewer than {unit_report.ctx.min_report_n} answers"
+            else:
+                why = "hidden so that a smaller group cannot be worked out"
+            assert rest == f"{why} — included in {child.included_in}"
+            assert not re.search(r"\d", rest.replace(str(unit_report.ctx.min_report_n), "", 1))
 
 
 def test_heatmap_prints_the_value_of_each_shown_cell(unit_report: RenderedReport) -> None:
@@ -252,7 +275,9 @@ def test_pdf_is_tagged_with_language_title_and_author(
     assert catalog["/MarkInfo"]["/Marked"] == BooleanObject(True)
     assert catalog["/Lang"] == "en"
     info = report.reader.metadata
-    assert info is not None and info.title == report.ctx.title
+    kind = "team safety culture report" if report.ctx.kind == "team" else "safety culture report"
+    title = f"{report.ctx.unit_name}: {kind} {report.ctx.wave_year}"
+    assert info is not None and info.title == title
     assert info.author and report.ctx.jurisdiction_name in info.author
     xmp = catalog["/Metadata"].get_object().get_data().decode()
     assert "pdfuaid:part" in xmp

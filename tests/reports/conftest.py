@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from flask import url_for
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -56,11 +56,22 @@ class SmallJurisdiction:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_report_cache() -> Iterator[None]:
-    # Rolled-back tests reuse database ids; never let one test see another's scores.
-    reports.clear_cache()
-    yield
-    reports.clear_cache()
+def _fresh_report_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A fresh report cache per test, owned by an application as in production.
+
+    A test with the ``app`` fixture has one from create_app (its requests and commands push
+    that app; pushing it here too would share ``g`` between requests). Other tests get a bare
+    app of their own, so that repeated report builds in one test are not all scored again.
+    Rolled-back tests reuse database ids: a fresh cache per test never lets one test see
+    another's scores.
+    """
+    if "app" in request.fixturenames:
+        yield
+        return
+    holder = Flask("report-tests")
+    reports.init_app(holder)
+    with holder.app_context():
+        yield
 
 
 @pytest.fixture

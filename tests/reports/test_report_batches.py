@@ -27,17 +27,18 @@ from app.models import (
 )
 from app.reporting import ReportContext, ReportRenderError
 from app.services import report_batches, reports
+from app.services.reports import commands as report_commands
 from tests.reports.conftest import PASSWORD, SmallJurisdiction, login, make_leader
 
 #: What ``flask reports build`` writes for the 2026 wave (tests/reports/test_report_views.py).
 CLI_FILES = {
-    "agency.pdf",
-    "office-a.pdf",
-    "office-a__team-1.pdf",
-    "office-b.pdf",
-    "office-b__team-1.pdf",
-    "office-b__team-2.pdf",
-    "office-b__team-3.pdf",
+    "lake-reports-2026-agency.pdf",
+    "lake-reports-2026-office-a.pdf",
+    "lake-reports-2026-office-a__team-1.pdf",
+    "lake-reports-2026-office-b.pdf",
+    "lake-reports-2026-office-b__team-1.pdf",
+    "lake-reports-2026-office-b__team-2.pdf",
+    "lake-reports-2026-office-b__team-3.pdf",
 }
 
 
@@ -109,7 +110,7 @@ def test_batch_zip_holds_the_cli_files_with_progress_committed_per_report(
     app: Flask, session: Session, small: SmallJurisdiction, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = _admin_client(app, session, small)
-    real_render = reports.render_pdf
+    real_render = report_commands.render_pdf
     seen_progress: list[int] = []
 
     def render_and_look(ctx: ReportContext) -> bytes:
@@ -121,7 +122,7 @@ def test_batch_zip_holds_the_cli_files_with_progress_committed_per_report(
         assert running.status == BatchStatus.RUNNING
         return real_render(ctx)
 
-    monkeypatch.setattr(reports, "render_pdf", render_and_look)
+    monkeypatch.setattr(report_commands, "render_pdf", render_and_look)
     batch_url = _request_zip(client, small.waves[2026])
 
     assert seen_progress == list(range(len(CLI_FILES)))
@@ -158,7 +159,7 @@ def test_a_report_that_fails_is_listed_with_its_reason_and_the_others_are_zipped
         if ctx.unit_name == "Team 2":
             raise RuntimeError("template bug")
 
-    monkeypatch.setattr(reports, "render_pdf", _fake_render(fail))
+    monkeypatch.setattr(report_commands, "render_pdf", _fake_render(fail))
     client = _admin_client(app, session, small)
     batch_url = _request_zip(client, small.waves[2026])
 
@@ -168,7 +169,10 @@ def test_a_report_that_fails_is_listed_with_its_reason_and_the_others_are_zipped
     assert "Office B / Team 2" in page and "RuntimeError: template bug" in page
     assert "Download the ZIP (5 reports; 2 missing" in page
     archive = _download(client, batch_url)
-    assert set(archive.namelist()) == CLI_FILES - {"office-b.pdf", "office-b__team-2.pdf"}
+    assert set(archive.namelist()) == CLI_FILES - {
+        "lake-reports-2026-office-b.pdf",
+        "lake-reports-2026-office-b__team-2.pdf",
+    }
     batch = session.get(ReportBatch, _batch_id(batch_url), populate_existing=True)
     assert batch is not None and batch.status == BatchStatus.FAILED
     assert [e["unit"] for e in batch.errors] == ["Office B", "Office B / Team 2"]
@@ -231,7 +235,7 @@ def test_a_job_that_runs_twice_builds_nothing_twice(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setattr(reports, "render_pdf", _fake_render())
+    monkeypatch.setattr(report_commands, "render_pdf", _fake_render())
     admin = _make_admin(session, "admin@lake.example", small.jurisdiction_id)
     batch = report_batches.request_batch(session, admin, small.waves[2026])
     assert report_batches.request_batch(session, admin, small.waves[2026]).id == batch.id
@@ -242,7 +246,7 @@ def test_a_job_that_runs_twice_builds_nothing_twice(
     def must_not_render(ctx: ReportContext) -> bytes:
         raise AssertionError("rendered again")
 
-    monkeypatch.setattr(reports, "render_pdf", must_not_render)
+    monkeypatch.setattr(report_commands, "render_pdf", must_not_render)
     again = report_batches.run_batch(session, batch.id, tmp_path)
     assert (again.status, again.done, again.finished_at) == (BatchStatus.DONE, 7, finished_at)
     assert report_batches.request_batch(session, admin, small.waves[2026]).id != batch.id
@@ -253,7 +257,7 @@ def test_other_jurisdictions_admin_leader_and_national_can_neither_request_nor_d
 ) -> None:
     from app.services.users import hash_password
 
-    monkeypatch.setattr(reports, "render_pdf", _fake_render())
+    monkeypatch.setattr(report_commands, "render_pdf", _fake_render())
     admin_client = _admin_client(app, session, small)
     batch_url = _request_zip(admin_client, small.waves[2026])
     hill = Jurisdiction(name="Hill County", slug="hill-reports", shares_benchmarks=True)

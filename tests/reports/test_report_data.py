@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import scoring
 import surveys
-from app.models import Response
+from app.models import OrgUnit, Response
 from app.reporting import ReportContext, render_pdf
 from app.reporting import format as fmt
 from app.services import reports
@@ -22,49 +22,80 @@ from tests.reports.conftest import SmallJurisdiction
 MIN_N = 5
 
 
-def _team_scores(session: Session, wave_id: int) -> scoring.WaveScores:
-    """Scoring's own result for the wave's teams, computed here without the data layer."""
+def _publication(
+    session: Session, small: SmallJurisdiction, year: int, previous: scoring.Publication | None
+) -> scoring.Publication:
+    """Scoring's own publication of the wave, computed here from the rows, without the app."""
     instrument = surveys.load_default()
     rows = session.execute(
-        select(Response.unit_id, Response.answers).where(Response.wave_id == wave_id)
+        select(Response.unit_id, Response.answers, Response.comment).where(
+            Response.wave_id == small.waves[year]
+        )
     ).all()
     frame = pd.DataFrame(
-        [{k: a.get(k) for k in instrument.item_keys} for _, a in rows],
+        [{k: a.get(k) for k in instrument.item_keys} for _, a, _ in rows],
         columns=list(instrument.item_keys),
     ).astype("float64")
-    frame.insert(0, "unit", [str(u) for u, _ in rows])
-    return scoring.score(frame, instrument, min_n=MIN_N)
+    frame.insert(0, "unit", [str(u) for u, _, _ in rows])
+    frame["comment"] = [c for _, _, c in rows]
+    units = {u.id: u for u in session.scalars(select(OrgUnit))}
+    tree = {
+        str(i): None if units[i].parent_id is None else str(units[i].parent_id)
+        for i in small.units.values()
+    }
+    return scoring.publish(
+        frame,
+        instrument,
+        tree,
+        min_n=MIN_N,
+        comment_column="comment",
+        kinds={str(i): str(units[i].kind) for i in small.units.values()},
+        previous=previous,
+    )
 
 
 def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def test_team_pdf_prints_the_numbers_scoring_produced(
+def test_team_pdf_prints_the_numbers_of_the_publication(
     session: Session, small: SmallJurisdiction
 ) -> None:
     team = small.units["Office A / Team 1"]
     ctx = reports.build_context(session, small.waves[2026], team)
-    after = _team_scores(session, small.waves[2026])
-    change = scoring.compare(_team_scores(session, small.waves[2025]), after)
+    pub = _publication(session, small, 2026, _publication(session, small, 2025, None))
     text = _squash(
         "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(render_pdf(ctx))).pages)
     )
+    changes = 0
     for scale in surveys.load_default().scales:
-        expected = after.scales[scale.key].units[str(team)]
+        expected = pub.units[str(team)].scales[scale.key]
         summary = ctx.scale(scale.key)
-        assert summary.pct_positive == pytest.approx(expected.pct.positive)
-        assert summary.mean == pytest.approx(expected.mean)
-        assert summary.trend is not None
-        delta = change.units[scale.key][str(team)].delta_pct_positive
-        assert summary.trend.delta_points == pytest.approx(delta)
-        for printed in (
-            fmt.pct(expected.pct.positive),
-            fmt.score(expected.mean),
-            fmt.interval(expected.ci),
-            fmt.delta(delta),
-        ):
-            assert _squash(printed) in text, (scale.key, printed)
+        assert expected.shown and expected.pct_positive is not None
+        assert expected.pct_ci is not None
+        assert summary.pct_positive == pytest.approx(expected.pct_positive)
+        assert summary.pct_ci == pytest.approx((expected.pct_ci.low, expected.pct_ci.high))
+        printed = [
+            fmt.pct(expected.pct_positive),
+            fmt.pct_interval((expected.pct_ci.low, expected.pct_ci.high)),
+        ]
+        change = expected.change
+        if change.hidden is not None:
+            assert summary.trend is None and summary.trend_note == change.hidden.reason
+        else:
+            changes += 1
+            assert summary.trend is not None and change.delta is not None
+            assert summary.trend.delta_points == pytest.approx(change.delta)
+            assert summary.trend.meaningful == (change.verdict in ("up", "down"))
+            printed.append(fmt.delta(change.delta))
+        if expected.mean is not None and expected.mean_ci is not None:
+            printed += [
+                fmt.score(expected.mean),
+                fmt.interval((expected.mean_ci.low, expected.mean_ci.high)),
+            ]
+        for value in printed:
+            assert _squash(value) in text, (scale.key, value)
+    assert changes, "the fixture has at least one comparable scale"
 
 
 def _all_contexts(
@@ -123,31 +154,31 @@ def test_no_hidden_team_can_be_recovered_by_subtraction(
             assert has_trend == (earlier is not None and unit_id in earlier[1])
 
 
-def test_national_comparison_is_withheld_below_the_jurisdiction_minimum(
+def test_national_comparison_needs_the_publication_rule_whatever_the_setting(
     session: Session, small: SmallJurisdiction
 ) -> None:
-    ctx = reports.build_context(session, small.waves[2026], small.units[""], min_jurisdictions=5)
-    assert ctx.national_benchmark_note and "fewer than 5" in ctx.national_benchmark_note
-    assert all(s.percentile_national is None and s.national_benchmark is None for s in ctx.scales)
-    assert all(i.national_pct_positive is None for s in ctx.scales for i in s.items)
-    published = reports.build_context(
-        session, small.waves[2026], small.units["Office B / Team 1"], min_jurisdictions=1
-    )
-    assert published.national_benchmark_note is None
-    assert all(s.national_benchmark is not None for s in published.scales)
+    # One jurisdiction and 6 teams: the publication withholds benchmarks and ranks, and a
+    # lower setting (1 jurisdiction) does not bring them back.
+    for min_jurisdictions in (5, 1):
+        ctx = reports.build_context(
+            session, small.waves[2026], small.units[""], min_jurisdictions=min_jurisdictions
+        )
+        assert ctx.national_benchmark_note in {
+            "benchmark_too_few_units",
+            "benchmark_too_few_jurisdictions",
+        }
+        assert all(s.national_benchmark is None for s in ctx.scales)
+        assert all(s.percentile_national is None for s in ctx.scales)
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(render_pdf(ctx))).pages)
+    assert "Not published" in text
 
 
-def test_lower_is_better_percentiles_are_turned_around(
+def test_no_percentile_rank_among_fewer_than_20_units(
     session: Session, small: SmallJurisdiction
 ) -> None:
-    wave = small.waves[2026]
-    teams = [small.units[p] for p in ("Office A / Team 1", "Office B / Team 1")]
-    ctxs = [reports.build_context(session, wave, t) for t in teams]
-    lower = next(s.key for s in surveys.load_default().scales if not s.higher_is_better)
-    a, b = (c.scale(lower) for c in ctxs)
-    assert a.pct_positive != b.pct_positive
-    worse, better = (a, b) if a.pct_positive > b.pct_positive else (b, a)  # type: ignore[operator]
-    assert better.percentile_jurisdiction > worse.percentile_jurisdiction  # type: ignore[operator]
+    ctx = reports.build_context(session, small.waves[2026], small.units["Office B / Team 1"])
+    assert all(s.percentile_jurisdiction is None for s in ctx.scales)
+    assert all(s.jurisdiction_benchmark is None for s in ctx.scales)
 
 
 def test_comments_only_for_large_groups_and_masked(

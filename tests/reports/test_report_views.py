@@ -47,7 +47,7 @@ def test_suppressed_unit_is_not_found_with_the_reason(
     response = client.get(f"/reports/{small.waves[2026]}/{small.units['Office A / Team 3']}.pdf")
     assert response.status_code == 404
     text = response.get_data(as_text=True)
-    assert "at least 5 people" in text and "included in the report of Office A" in text
+    assert "fewer than 5 answers" in text and "included in the report of Office A" in text
     assert "%" not in text
 
 
@@ -61,7 +61,7 @@ def test_download_is_a_pdf_and_audited(
     response = client.get(f"/reports/{small.waves[2026]}/{team}.pdf")
     assert response.status_code == 200
     assert response.data.startswith(b"%PDF")
-    assert "office-a__team-1.pdf" in response.headers["Content-Disposition"]
+    assert "lake-reports-2026-office-a__team-1.pdf" in response.headers["Content-Disposition"]
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "report.download")).all()
     assert [e.detail["unit_id"] for e in events] == [team]
     assert events[0].actor == "lead-a@lake.example"
@@ -76,13 +76,13 @@ def test_cli_writes_one_file_per_shown_unit(
     )
     assert result.exit_code == 0, result.output
     expected = {
-        "agency.pdf",
-        "office-a.pdf",
-        "office-a__team-1.pdf",
-        "office-b.pdf",
-        "office-b__team-1.pdf",
-        "office-b__team-2.pdf",
-        "office-b__team-3.pdf",
+        "lake-reports-2026-agency.pdf",
+        "lake-reports-2026-office-a.pdf",
+        "lake-reports-2026-office-a__team-1.pdf",
+        "lake-reports-2026-office-b.pdf",
+        "lake-reports-2026-office-b__team-1.pdf",
+        "lake-reports-2026-office-b__team-2.pdf",
+        "lake-reports-2026-office-b__team-3.pdf",
     }
     assert {p.name for p in out.iterdir()} == expected
     assert sorted(Path(line).name for line in result.output.splitlines()) == sorted(expected)

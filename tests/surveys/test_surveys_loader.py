@@ -262,8 +262,8 @@ def test_unknown_top_level_field_lists_the_allowed_ones(
     definition["colour"] = "blue"
 
     assert errors_of(definition) == [
-        "colour: unknown field 'colour' (allowed: key, version, title, languages, "
-        "response_scales, scales, intro, background, comment)"
+        "colour: unknown field 'colour' (allowed: key, version, title, response_scales, "
+        "scales, languages, intro, background, comment)"
     ]
 
 
@@ -277,7 +277,11 @@ def test_unknown_top_level_field_lists_the_allowed_ones(
         (("scales", 0, "items"), {"a1": "x"}, "must be a list, not a mapping"),
         (("scales", 1, "items", 0, "text", "en"), 42, "must be a string, not an integer"),
         (("scales", 1, "items", 0, "text", "en"), "  ", "must not be empty"),
-        (("title",), "Mini", "must be a mapping of language to text, not a string"),
+        (
+            ("title",),
+            "Mini",
+            "must be a mapping of language to text, not a string (the instrument declares en, es)",
+        ),
         (("comment",), ["note"], "must be a mapping, not a list"),
         (
             ("version",),
@@ -306,7 +310,6 @@ def test_value_of_the_wrong_type_is_an_error(
     ("path", "name"),
     [
         ((), "version"),
-        ((), "languages"),
         (("scales", 0), "higher_is_better"),
         (("scales", 0, "items", 0), "text"),
         (("response_scales", "agree3"), "negative_to"),
@@ -326,16 +329,75 @@ def test_missing_required_field_is_an_error(
     assert errors_of(definition) == [f"{where.lstrip('.')}: missing required field"]
 
 
-@pytest.mark.parametrize("key", ["A1", "1a", "a-1", "a 1", "ä1"])
+@pytest.mark.parametrize("key", ["1a", "a-1", "a 1", "ä1", "_a"])
 def test_item_key_that_is_not_an_identifier_is_an_error(
     definition: dict[str, Any], errors_of: ErrorsOf, key: str
 ) -> None:
     definition["scales"][0]["items"][0]["key"] = key
 
     assert errors_of(definition) == [
-        f"scales[0].items[0].key: '{key}' is not a valid key (lower-case letters, digits and _, "
+        f"scales[0].items[0].key: '{key}' is not a valid key (letters, digits and _, "
         "starting with a letter)"
     ]
+
+
+@pytest.mark.parametrize("key", ["A1", "HOSTIL05", "PsySafe_2"])
+def test_item_keys_as_researchers_write_them_load(definition: dict[str, Any], key: str) -> None:
+    from surveys import parse_instrument
+
+    definition["scales"][0]["items"][0]["key"] = key
+
+    assert key in parse_instrument(definition, "keys.yaml").item_keys
+
+
+def test_two_item_keys_differing_only_in_case_are_an_error(
+    definition: dict[str, Any], errors_of: ErrorsOf
+) -> None:
+    first = definition["scales"][0]["items"][0]["key"]
+    definition["scales"][0]["items"][1]["key"] = first.upper()
+
+    errors = errors_of(definition)
+    assert len(errors) == 1
+    assert f"duplicate item key '{first.upper()}'" in errors[0]
+
+
+def test_one_language_instrument_may_use_plain_strings() -> None:
+    from surveys import parse_instrument
+
+    instrument = parse_instrument(
+        {
+            "key": "plain",
+            "version": "1",
+            "title": "Plain instrument",
+            "response_scales": {
+                "agree5": {
+                    "points": 5,
+                    "labels": ["SD", "D", "N", "A", "SA"],
+                    "positive_from": 4,
+                    "negative_to": 2,
+                    "not_applicable": "Does not apply",
+                }
+            },
+            "scales": [
+                {
+                    "key": "HOSTIL",
+                    "title": "Hostility",
+                    "response_scale": "agree5",
+                    "higher_is_better": False,
+                    "items": [
+                        {"key": "HOSTIL01", "text": "People shout at me"},
+                        {"key": "HOSTIL02", "text": "I am threatened", "reverse": True},
+                    ],
+                }
+            ],
+        },
+        "plain.yaml",
+    )
+    assert instrument.languages == ("en",)
+    assert instrument.title == {"en": "Plain instrument"}
+    assert instrument.response_scales["agree5"].labels == {"en": ("SD", "D", "N", "A", "SA")}
+    assert instrument.scales[0].items[1].text == {"en": "I am threatened"}
+    assert instrument.item_keys == ("HOSTIL01", "HOSTIL02")
 
 
 def test_background_options_differing_in_count_between_languages_is_an_error(

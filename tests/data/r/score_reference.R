@@ -6,7 +6,7 @@
 # score_expected_<case>.json in the shape of the CLI's JSON (warnings left out). Everything is
 # computed here from the definitions in DESIGN.md "Measurement": reversing, straight-lining,
 # scale scores with the more-than-half rule, item and scale % positive, unit means with t
-# intervals (t.test), rwg(j) (multilevel::rwg.j), ICC(1)/ICC(2) (multilevel on aov),
+# intervals (t.test), scale % positive from the items shown for the unit only, rwg(j) (multilevel::rwg.j), ICC(1)/ICC(2) (multilevel on aov),
 # psych::alpha / alpha.ci / omega, benchmark quantiles (type 7), mid-rank percentiles and the
 # flat-tree suppression rule (primary, then hide the smallest shown unit while the overall total
 # minus the shown units is between 1 and min_n - 1).
@@ -106,11 +106,14 @@ score_case <- function(csv, instrument, min_n, exclude) {
       n_i <- sapply(units, function(u) sum(!is.na(yi[unit_c == u])))
       hid <- hide_flat(n_i, units, min_n)
       per_unit <- t(sapply(units, function(u) pct3(yi[unit_c == u], s$pos, s$neg)))
-      item_unit_pct[[it]] <- per_unit
       overall <- pct3(yi, s$pos, s$neg)
-      item_all_pct[[it]] <- overall
       n_all <- sum(!is.na(yi))
       show_all <- n_all >= min_n
+      # The scale headline averages only the items shown for the unit (or overall).
+      shown_only <- per_unit
+      shown_only[hid, ] <- NA
+      item_unit_pct[[it]] <- shown_only
+      item_all_pct[[it]] <- if (show_all) overall else rep(NA, 3)
       items_out[[it]] <- list(
         n = n_all,
         pct_positive = if (show_all) num(overall[1]) else NULL,
@@ -126,7 +129,7 @@ score_case <- function(csv, instrument, min_n, exclude) {
         }), units)
       )
     }
-    # Scale % = mean over the items answered in the unit (or overall).
+    # Scale % = mean over the items answered and shown in the unit (or overall).
     unit_pct <- t(sapply(seq_along(units), function(i) {
       m <- do.call(rbind, lapply(item_unit_pct, function(p) p[i, ]))
       colMeans(m, na.rm = TRUE)
@@ -139,10 +142,11 @@ score_case <- function(csv, instrument, min_n, exclude) {
     xs <- as.data.frame(yc[, s$items, drop = FALSE])
     rwg <- rwg.j(xs[unit_c %in% units[!hid], , drop = FALSE], unit_c[unit_c %in% units[!hid]],
                  ranvar = (s$points^2 - 1) / 12)
-    shown_pct <- unit_pct[!hid, 1]
+    ranked <- !hid & !is.na(unit_pct[, 1])
+    shown_pct <- unit_pct[ranked, 1]
     r9 <- round(shown_pct, 9)
     pr <- sapply(r9, function(p) 100 * (sum(r9 < p) + sum(r9 == p) / 2) / length(r9))
-    names(pr) <- units[!hid]
+    names(pr) <- units[ranked]
 
     unit_list <- lapply(seq_along(units), function(i) {
       u <- units[i]
@@ -155,8 +159,9 @@ score_case <- function(csv, instrument, min_n, exclude) {
       ci <- if (sd(x) > 0) as.numeric(t.test(x)$conf.int) else c(mean(x), mean(x))
       rw <- rwg$rwg.j[rwg$grpid == u]
       list(n = unname(n_u[i]), suppressed = FALSE, mean = mean(x), ci = ci,
-           pct_positive = unit_pct[i, 1], pct_neutral = unit_pct[i, 2],
-           pct_negative = unit_pct[i, 3], rwg_j = num(rw), percentile = unname(pr[u]))
+           pct_positive = num(unit_pct[i, 1]), pct_neutral = num(unit_pct[i, 2]),
+           pct_negative = num(unit_pct[i, 3]), rwg_j = num(rw),
+           percentile = if (ranked[i]) unname(pr[u]) else NULL)
     })
 
     fit <- aov(v ~ as.factor(g))

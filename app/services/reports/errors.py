@@ -1,0 +1,47 @@
+"""Why a report cannot be produced, in words a leader understands."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+#: Why a unit has no numbers of its own: too few answers, or to protect a smaller group.
+HiddenReason = Literal["too_few", "protects_smaller"]
+
+
+class ReportError(Exception):
+    """A report that cannot be produced; the message says why in words a leader understands."""
+
+
+class UnknownWave(ReportError):
+    """No such wave."""
+
+
+class UnknownUnit(ReportError):
+    """No such unit in the wave's jurisdiction."""
+
+
+class NoResponses(ReportError):
+    """The wave has no stored responses yet."""
+
+
+class UnitSuppressed(ReportError):
+    """The unit is not shown on its own; its answers count in ``included_in`` (if anything)."""
+
+    def __init__(
+        self,
+        unit_name: str,
+        included_in: str | None,
+        min_n: int,
+        reason: HiddenReason = "too_few",
+    ) -> None:
+        self.unit_name = unit_name
+        self.included_in = included_in
+        self.min_n = min_n
+        self.reason = reason
+        why = (
+            f"it has fewer than {min_n} answers"
+            if reason == "too_few"
+            else "it is hidden so that a smaller group cannot be worked out by subtraction"
+        )
+        where = f" Its answers are included in the report of {included_in}." if included_in else ""
+        super().__init__(f"There is no separate report for {unit_name}: {why}.{where}")
