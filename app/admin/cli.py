@@ -94,6 +94,16 @@ def users_create(
     click.echo(f"created {user.role.value} {user.email} (id {user.id})")
 
 
+@users_group.command("unlock")
+@click.argument("email")
+@_one_line_errors
+def users_unlock(email: str) -> None:
+    """Let EMAIL sign in again from every address that has been failing (audited)."""
+    secret = users.throttle_secret(current_app.config["SECRET_KEY"])
+    cleared = users.unlock(get_session(), "cli", email, secret)
+    click.echo(f"unlocked {users.normalise_email(email)} ({cleared} address(es) were waiting)")
+
+
 # --- jurisdictions --------------------------------------------------------------------------
 
 

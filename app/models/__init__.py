@@ -6,7 +6,7 @@ from app.models.instruments import Instrument
 from app.models.org import PATH_SEPARATOR, Jurisdiction, OrgUnit, RosterEntry, UnitKind
 from app.models.reports import BatchStatus, ReportBatch
 from app.models.responses import DailyCount, Draft, PendingResponse, Response
-from app.models.users import Role, User, user_units
+from app.models.users import LoginThrottle, Role, User, user_units
 from app.models.waves import DeliveryStatus, Invitation, Wave, WaveStatus
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Instrument",
     "Invitation",
     "Jurisdiction",
+    "LoginThrottle",
     "OrgUnit",
     "PendingResponse",
     "ReportBatch",
