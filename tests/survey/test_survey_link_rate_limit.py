@@ -72,3 +72,35 @@ def test_without_trusted_proxies_a_forwarded_header_is_ignored(app: Flask) -> No
         client.get(_random_link(), headers={"X-Forwarded-For": f"203.0.113.{n}"})
     fresh = client.get(_random_link(), headers={"X-Forwarded-For": "192.0.2.200"})
     assert fresh.status_code == 429
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_reachable() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+def test_with_redis_every_worker_shares_the_counts(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    prefix = "test-" + secrets.token_hex(8)  # this test's own keys in the shared server
+    workers = []
+    for _ in range(2):
+        worker = make_test_app(engine, tmp_path, REDIS_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix)
+        get_database(worker).sessions = session_factory
+        workers.append(worker)
+    first, second = (w.test_client() for w in workers)
+    for _ in range(20):  # the whole per-minute allowance, spent on the first worker
+        assert first.get(_random_link(), environ_base=OFFICE).status_code == 404
+    assert second.get(_random_link(), environ_base=OFFICE).status_code == 429
