@@ -188,5 +188,5 @@ def test_a_blueprint_that_fails_to_import_stops_the_app(
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delattr(app_package, "reports", raising=False)
     monkeypatch.setitem(sys.modules, "app.reports", None)  # "import app.reports" now fails
-    with pytest.raises(ImportError, match="app.reports"):
+    with pytest.raises(ImportError, match=r"app\.reports"):
         create_app({"TESTING": True, "SECRET_KEY": KEY, "APP_ENV": "development"})
