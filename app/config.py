@@ -179,7 +179,10 @@ SETTINGS: tuple[Setting, ...] = (
         "SECRET_KEY_FALLBACKS",
         None,
         "Retired secret keys, comma-separated, still accepted for sessions already signed with "
-        "them: rotate by moving the old SECRET_KEY here, then drop it after SESSION_MAX_HOURS.",
+        "them: rotate by moving the old SECRET_KEY here, then drop it after SESSION_MAX_HOURS. "
+        "Only sessions carry over (a sign-in form open during the change must be reloaded), and "
+        "survey links in emails are derived from SECRET_KEY: rotate between waves, not while one "
+        "is open.",
         _secret_key_list,
     ),
     Setting(
