@@ -11,13 +11,22 @@ PG_TEST_DB ?= survey_test_$(shell echo $$$$)
 AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
 AXE_VERSION := 4.14.1
 
-.PHONY: demo test bench lint typecheck test-sqlite test-postgres system-deps clean
+.PHONY: demo test bench lint typecheck test-sqlite test-postgres system-deps clean lock
 
-$(STAMP): pyproject.toml
+# Installs exactly the versions in requirements.lock (hash-checked), then the project itself.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e '.[dev]'
 	touch $(STAMP)
+
+# Re-resolve every dependency (within pyproject.toml's bounds) and rewrite requirements.lock.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --upgrade --extra dev --generate-hashes --strip-extras \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/flask --app wsgi demo

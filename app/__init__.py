@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config, db
 
@@ -33,8 +35,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
         overrides=overrides,
     )
     app.config.update(settings)
-    app.config.from_pyfile("config.py", silent=True)
     app.config.update(
+        SECRET_KEY_FALLBACKS=settings["SECRET_KEY_FALLBACKS"] or [],
+        # The cookie itself expires when the session's absolute limit is reached.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["SESSION_MAX_HOURS"]),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=app.config["APP_ENV"] == "production"
@@ -46,9 +50,15 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
     if not app.config.get("TESTING"):
         db.check_reachable(database.engine)
 
-    from app import cli
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+    from app import cli, ratelimit, security
     from app.extensions import csrf, login_manager
 
+    security.init_app(app)
+    ratelimit.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     from app.services import reports
@@ -59,20 +69,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
     return app
 
 
-#: Blueprint packages, each exposing ``bp`` (and optionally ``init_app(app)``), in URL order.
-BLUEPRINTS = ("app.survey", "app.auth", "app.admin", "app.reports", "app.plans")
-
-
 def _register_blueprints(app: Flask) -> None:
-    import importlib
+    # Imported by name: a blueprint that fails to import stops the app instead of leaving a hole.
+    from app import admin, auth, plans, reports, survey
 
-    for name in BLUEPRINTS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name == name:
-                continue  # not built yet
-            raise
+    for module in (survey, auth, admin, reports, plans):
         app.register_blueprint(module.bp)
-        if hasattr(module, "init_app"):
-            module.init_app(app)
+        module.init_app(app)

@@ -81,6 +81,28 @@ def _secret_key(raw: str) -> str:
     return raw
 
 
+def _secret_key_list(raw: str) -> list[str]:
+    """Comma-separated retired keys, each as long as a SECRET_KEY must be."""
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    for key in keys:
+        _secret_key(key)
+    return keys
+
+
+def _rate_limit(raw: str) -> str:
+    """A Flask-Limiter rate such as ``10 per minute;100 per day``."""
+    from limits import parse_many
+
+    try:
+        if not parse_many(raw):
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"expected rates such as '10 per minute;100 per day', got {raw!r}"
+        ) from None
+    return raw
+
+
 #: Every setting the application reads. The README's configuration table is this list.
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -155,6 +177,69 @@ SETTINGS: tuple[Setting, ...] = (
         _int_at_least(1),
     ),
     Setting(
+        "SECRET_KEY_FALLBACKS",
+        None,
+        "Retired secret keys, comma-separated, still accepted for sessions already signed with "
+        "them: rotate by moving the old SECRET_KEY here, then drop it after SESSION_MAX_HOURS. "
+        "Only sessions carry over (a sign-in form open during the change must be reloaded), and "
+        "survey links in emails are derived from SECRET_KEY: rotate between waves, not while one "
+        "is open.",
+        _secret_key_list,
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "0",
+        "Reverse proxies in front of the app that set `X-Forwarded-For`/`-Proto` (Werkzeug's "
+        "ProxyFix with this many hops). `0`: the headers are ignored and the client is the "
+        "connection's address. Set it to exactly the number of proxies you run, never more: "
+        "a client could otherwise choose its own address for the rate limits.",
+        _int_at_least(0),
+    ),
+    Setting(
+        "SURVEY_LINK_RATE_LIMIT",
+        "20 per minute;200 per day",
+        "Unknown survey links one client address may try (a valid link is never refused).",
+        _rate_limit,
+    ),
+    Setting(
+        "LOGIN_RATE_LIMIT",
+        "10 per minute;100 per day",
+        "Failed sign-ins one client address may make, checked before any password is hashed.",
+        _rate_limit,
+    ),
+    Setting(
+        "LOGIN_FREE_FAILURES",
+        "5",
+        "Wrong passwords for one account from one address before sign-in from that address "
+        "waits (1 minute, doubling to at most 1 hour); other addresses are not affected.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "LOGIN_QUIET_HOURS",
+        "24",
+        "An account and address with no failed sign-in for this long start from zero again.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "SESSION_IDLE_MINUTES",
+        "30",
+        "A signed-in session ends after this long without a request.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "SESSION_MAX_HOURS",
+        "8",
+        "A signed-in session ends this long after signing in, whatever happens; the cookie "
+        "expires then too.",
+        _int_at_least(1),
+    ),
+    Setting(
+        "HSTS_SECONDS",
+        "31536000",
+        "`Strict-Transport-Security` max-age sent with APP_ENV=production (`0`: not sent).",
+        _int_at_least(0),
+    ),
+    Setting(
         "REPORT_PAGE_SIZE",
         "A4",
         "Paper size of PDF reports: `A4` or `Letter`.",
@@ -171,19 +256,29 @@ def load(
     *,
     allow_generated_key: bool = False,
     overrides: Mapping[str, Any] | None = None,
+    instance_file: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Read, parse and validate every setting; raise ConfigError naming the first bad variable.
 
-    ``overrides`` (tests) replace environment values after parsing. Without SECRET_KEY the key kept
+    ``overrides`` (tests) replace environment values after parsing. Settings in
+    ``instance/config.py`` (or ``instance_file``, already read) take the environment's place
+    and are parsed and validated the same way. Without SECRET_KEY the key kept
     in ``instance/secret_key`` is used; ``allow_generated_key`` (the demo) creates that file first.
     """
     overrides = dict(overrides or {})
+    from_file = instance_file if instance_file is not None else read_instance_file(instance_path)
     config: dict[str, Any] = {}
     for setting in SETTINGS:
         if setting.name in overrides:
             config[setting.name] = overrides.pop(setting.name)
             continue
-        raw = environ.get(setting.name)
+        # instance/config.py overrides the environment, and is checked by the same rules.
+        where = setting.name
+        if setting.name in from_file:
+            raw = _as_text(from_file[setting.name])
+            where = f"{setting.name} (in instance/config.py)"
+        else:
+            raw = environ.get(setting.name)
         if raw is None or raw == "":
             raw = setting.default
         if raw is None:
@@ -192,7 +287,9 @@ def load(
         try:
             config[setting.name] = setting.parse(raw)
         except ValueError as exc:
-            raise ConfigError(f"{setting.name}: {exc}") from None
+            raise ConfigError(f"{where}: {exc}") from None
+    # Other upper-case names in instance/config.py are Flask's own settings, passed through.
+    config.update({k: v for k, v in from_file.items() if k not in _BY_NAME})
     config.update(overrides)
 
     if not config["DATABASE_URL"]:
@@ -204,6 +301,30 @@ def load(
             "SMTP_HOST: required when MAIL_BACKEND=smtp (the SMTP server's host name)"
         )
     return config
+
+
+def read_instance_file(instance_path: Path) -> dict[str, Any]:
+    """The upper-case names ``instance/config.py`` defines (as Flask's ``from_pyfile`` reads it)."""
+    path = instance_path / "config.py"
+    if not path.is_file():
+        return {}
+    namespace: dict[str, Any] = {"__file__": str(path)}
+    try:
+        code = compile(path.read_bytes(), str(path), "exec")
+        exec(code, namespace)
+    except Exception as error:
+        raise ConfigError(f"instance/config.py: cannot be read ({error})") from None
+    return {k: v for k, v in namespace.items() if k.isupper()}
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _instance_secret_key(instance_path: Path, *, create: bool) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote, urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -94,7 +95,46 @@ def install_log_filters(*extra_loggers: logging.Logger) -> None:
 def _add_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    # Signed-in pages, PDFs, ZIPs and survey pages (answers!) must not stay in a shared
+    # computer's cache or a proxy's; only the static files may be kept.
+    if not request.path.startswith(_CACHEABLE_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
+        response.headers.pop("Last-Modified", None)
+        response.headers.pop("ETag", None)
+    hsts = int(current_app.config.get("HSTS_SECONDS") or 0)
+    if hsts and current_app.config.get("APP_ENV") == "production":
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
     return response
+
+
+_CACHEABLE_PREFIXES = ("/static/", "/admin/static/")
+#: Anything a browser would strip or act on in a URL: controls, whitespace, backslashes.
+_UNSAFE_IN_TARGET = re.compile(
+    r"[\x00-\x20\x7f-\xa0\\\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]"
+)
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (``/admin/waves?x=1``), else None.
+
+    Only an absolute path with no scheme and no host is accepted; ``//host``, ``/\\host``,
+    ``https:…`` and anything holding whitespace, control characters or a backslash (which
+    browsers strip or turn into ``/``, so ``/\t/host`` becomes ``//host``) are refused, and so
+    are CR/LF (which would otherwise reach the ``Location`` header).
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if _UNSAFE_IN_TARGET.search(target):
+        return None
+    # Percent-decoded, the path must still be local: some clients decode before resolving.
+    decoded = unquote(target)
+    if decoded.startswith("//") or _UNSAFE_IN_TARGET.search(decoded):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def init_app(app: Flask) -> None:

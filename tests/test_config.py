@@ -120,3 +120,73 @@ def test_smtp_backend_needs_a_host(tmp_path: Path) -> None:
         {"SECRET_KEY": KEY, "MAIL_BACKEND": "smtp"}, tmp_path, overrides={"SMTP_HOST": "127.0.0.1"}
     )
     assert settings["SMTP_HOST"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("MIN_REPORT_N = 1", "MIN_REPORT_N (in instance/config.py): expected a whole number of at"),
+        ("POOL_K = 0", "POOL_K (in instance/config.py): expected a whole number of at least 2"),
+        ("SECRET_KEY = 'short'", "SECRET_KEY (in instance/config.py): expected at least 32"),
+    ],
+)
+def test_instance_config_file_is_checked_like_the_environment(
+    tmp_path: Path, line: str, expected: str
+) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text(line + "\n")
+    result = _flask(["db", "upgrade"], {"SECRET_KEY": KEY}, tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), result.stderr
+
+
+def test_instance_config_file_values_are_parsed_and_flask_settings_pass_through(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config.py").write_text(
+        "MIN_REPORT_N = 7\nSMTP_STARTTLS = False\nSESSION_COOKIE_NAME = 'survey_session'\n"
+    )
+    settings = config.load({"SECRET_KEY": KEY, "MIN_REPORT_N": "6"}, tmp_path)
+    assert settings["MIN_REPORT_N"] == 7 and settings["SMTP_STARTTLS"] is False
+    assert settings["SESSION_COOKIE_NAME"] == "survey_session"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES: expected a whole number of at least 0"),
+        ("LOGIN_RATE_LIMIT", "lots", "LOGIN_RATE_LIMIT: expected rates such as"),
+        ("SURVEY_LINK_RATE_LIMIT", "5 per fortnight", "SURVEY_LINK_RATE_LIMIT: expected rates"),
+        ("SECRET_KEY_FALLBACKS", "old-but-short", "SECRET_KEY_FALLBACKS: expected at least 32"),
+        ("SESSION_MAX_HOURS", "0", "SESSION_MAX_HOURS: expected a whole number of at least 1"),
+    ],
+)
+def test_new_security_settings_are_checked(
+    tmp_path: Path, name: str, value: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        config.load({"SECRET_KEY": KEY, name: value}, tmp_path)
+    assert str(error.value).startswith(expected)
+
+
+def test_secret_key_fallbacks_are_a_list(tmp_path: Path) -> None:
+    old = "o" * 40
+    settings = config.load(
+        {"SECRET_KEY": KEY, "SECRET_KEY_FALLBACKS": f"{old}, {'p' * 40}"}, tmp_path
+    )
+    assert settings["SECRET_KEY_FALLBACKS"] == [old, "p" * 40]
+
+
+def test_a_blueprint_that_fails_to_import_stops_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app as app_package
+    from app import create_app
+
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delattr(app_package, "reports", raising=False)
+    monkeypatch.setitem(sys.modules, "app.reports", None)  # "import app.reports" now fails
+    with pytest.raises(ImportError, match=r"app\.reports"):
+        create_app({"TESTING": True, "SECRET_KEY": KEY, "APP_ENV": "development"})

@@ -108,8 +108,6 @@ def users_list(slug: str | None) -> None:
     for user in session.scalars(query):
         where = user.jurisdiction.slug if user.jurisdiction else "-"
         state = "active" if user.active else "inactive"
-        if user.locked_until is not None:
-            state += f", locked until {user.locked_until:%Y-%m-%d %H:%M} UTC"
         click.echo(f"{user.email}\t{user.role.value}\t{where}\t{state}")
 
 
@@ -205,6 +203,16 @@ def users_set_role(email: str, role: str, slug: str | None) -> None:
         jurisdiction_id=_jurisdiction_id(slug) if slug else None,
     )
     click.echo(f"{user.email} is now {user.role.value}")
+
+
+@users_group.command("unlock")
+@click.argument("email")
+@_one_line_errors
+def users_unlock(email: str) -> None:
+    """Let EMAIL sign in again from every address that has been failing (audited)."""
+    secret = users.throttle_secret(current_app.config["SECRET_KEY"])
+    cleared = users.unlock(get_session(), "cli", email, secret)
+    click.echo(f"unlocked {users.normalise_email(email)} ({cleared} address(es) were waiting)")
 
 
 # --- jurisdictions --------------------------------------------------------------------------

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 
+from app import ratelimit
 from app.auth import Account, bp, current_admin
 from app.auth.forms import LoginForm, PasswordForm
 from app.db import get_session
+from app.security import safe_next
 from app.services import users
 
 
@@ -22,16 +26,31 @@ def home() -> ResponseReturnValue:
     return redirect(url_for("auth.login"))
 
 
+def sign_in_client() -> users.SignInClient:
+    """This request's client as the sign-in throttle sees it (keyed hashes only)."""
+    config = current_app.config
+    return users.SignInClient(
+        address_key=ratelimit.client_key(),
+        secret=users.throttle_secret(config["SECRET_KEY"]),
+        free_failures=int(config["LOGIN_FREE_FAILURES"]),
+        quiet=timedelta(hours=int(config["LOGIN_QUIET_HOURS"])),
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """Sign in; failures are counted per account (see users.authenticate)."""
+    """Sign in; failures are throttled per account and address (see users.authenticate).
+
+    Whether the account exists changes nothing in the answer: same status, same page.
+    """
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = users.authenticate(get_session(), form.email.data, form.password.data)
-        except users.AccountLocked:
-            flash("Too many failed sign-ins for this account. Try again later.", "error")
-            return render_template("auth/login.html", form=form), 429
+            user = users.authenticate(
+                get_session(), form.email.data, form.password.data, sign_in_client()
+            )
+        except users.SignInDelayed:
+            return _too_many(form)
         except users.LoginFailed:
             flash("Wrong email or password.", "error")
             return render_template("auth/login.html", form=form), 401
@@ -39,15 +58,26 @@ def login() -> ResponseReturnValue:
         login_user(Account(user))
         session.permanent = True
         session["signed_in_at"] = session["seen_at"] = time.time()
-        target = request.args.get("next", "")
-        if not target.startswith("/") or target.startswith("//") or "\\" in target:
-            target = url_for("admin.home")
+        target = safe_next(request.args.get("next")) or url_for("admin.home")
         return redirect(target)
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
 
+def _too_many(form: LoginForm | None = None) -> ResponseReturnValue:
+    flash("Too many failed sign-ins from here. Wait a few minutes, then try again.", "error")
+    return render_template("auth/login.html", form=form or LoginForm()), 429
+
+
+@bp.app_errorhandler(TooManyRequests)
+def _rate_limited(error: TooManyRequests) -> ResponseReturnValue:
+    """The per-address sign-in limit (Flask-Limiter) answers like the per-account throttle."""
+    if request.endpoint == "auth.login":
+        return _too_many()
+    return error
+
+
 @bp.post("/logout")
-@login_required  # type: ignore[misc]
+@login_required  # type: ignore[untyped-decorator]
 def logout() -> ResponseReturnValue:
     user = current_admin()
     if user is not None:
@@ -58,7 +88,7 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@login_required  # type: ignore[misc]
+@login_required  # type: ignore[untyped-decorator]
 def password() -> ResponseReturnValue:
     """Change one's own password (signs out other sessions of the account)."""
     form = PasswordForm()
@@ -66,7 +96,12 @@ def password() -> ResponseReturnValue:
     assert user is not None
     if form.validate_on_submit():
         try:
-            users.change_own_password(get_session(), user, form.current.data, form.password.data)
+            users.change_own_password(
+                get_session(), user, form.current.data, form.password.data, sign_in_client()
+            )
+        except users.SignInDelayed:
+            flash("Too many wrong passwords. Wait a few minutes, then try again.", "error")
+            return render_template("auth/password.html", form=form), 429
         except users.LoginFailed:
             flash("The current password is wrong.", "error")
             return render_template("auth/password.html", form=form), 400

@@ -9,7 +9,7 @@ from app.models.org import PATH_SEPARATOR, Jurisdiction, OrgUnit, RosterEntry, U
 from app.models.plans import ActionPlan, ActionStatus, PlanAction, PlanFocus
 from app.models.reports import BatchStatus, ReportBatch
 from app.models.responses import DailyCount, Draft, PendingResponse, Response
-from app.models.users import Role, User, user_units
+from app.models.users import LoginThrottle, Role, User, user_units
 from app.models.waves import DeliveryStatus, Invitation, Wave, WaveStatus
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Invitation",
     "Jurisdiction",
     "JurisdictionMail",
+    "LoginThrottle",
     "OrgUnit",
     "PendingResponse",
     "PlanAction",

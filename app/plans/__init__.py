@@ -30,4 +30,8 @@ def _forbidden(error: PermissionDenied) -> ResponseReturnValue:
     return render_template("plans/message.html", title="Not allowed", message=str(error)), 403
 
 
+def init_app(app: object) -> None:
+    """Nothing to set up: the pages need only the blueprint."""
+
+
 from app.plans import views  # noqa: E402,F401  (registers the routes on bp)

@@ -20,6 +20,7 @@ import hashlib
 import io
 import re
 import secrets
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -48,6 +49,20 @@ _COLUMN_ALIASES = {
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 _MAX_UNIT_NAME = 200
 _MAX_DEPTH = 8
+#: Hard caps on an uploaded file, each named in the message that refuses it.
+MAX_ROWS = 100_000
+MAX_COLUMNS = 50
+MAX_CELL_CHARS = 4_096
+MAX_XLSX_UNPACKED = 100 * 1024 * 1024
+MAX_SHARED_STRINGS = 16 * 1024 * 1024
+MAX_XLSX_PART = 4 * 1024 * 1024
+MAX_XLSX_PARTS = 1_000
+_PROLOG_BYTES = 64 * 1024
+_FIRST_ELEMENT = re.compile(r"<[A-Za-z_:]")
+#: Unicode categories never allowed in a unit name: controls, format characters (bidi
+#: overrides and isolates, zero-width characters, soft hyphen), private use, surrogates,
+#: unassigned code points and line/paragraph separators.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 
 
 class RosterInvalid(Exception):
@@ -144,22 +159,157 @@ def _pick_delimiter(text: str) -> str:
 def _text_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     line = 1
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            if "field larger than field limit" in str(error):
+                message = f"a cell is longer than {csv.field_size_limit():,} characters"
+            else:
+                message = f"this line cannot be read as CSV ({error})"
+            raise RosterInvalid([(reader.line_num or line, message)]) from None
         yield line, cells
         line = reader.line_num + 1
 
 
+def _check_xlsx_container(data: bytes) -> None:
+    """Refuse a workbook by its zip directory and XML prologs, before any XML is parsed.
+
+    The sizes come from the zip directory; Python's zipfile never returns more than a member's
+    declared size (and fails its CRC check if the data was longer), so a member cannot grow past
+    what is checked here. A DTD is refused outright: a workbook never needs one, and entity
+    expansion ("billion laughs") needs one.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise RosterInvalid([(0, f"not a readable .xlsx workbook ({error})")]) from None
+    mb = 1024 * 1024
+    if len(members) > MAX_XLSX_PARTS:
+        raise RosterInvalid(
+            [(0, f"the workbook has more than {MAX_XLSX_PARTS} parts (limit for a roster)")]
+        )
+    for member in members:
+        name = member.filename.lower()
+        if name == "xl/sharedstrings.xml" and member.file_size > MAX_SHARED_STRINGS:
+            raise RosterInvalid(
+                [
+                    (
+                        0,
+                        "the workbook's text (its shared strings) unpacks to more than "
+                        f"{MAX_SHARED_STRINGS // mb} MB (limit for a roster); save it as CSV",
+                    )
+                ]
+            )
+        if (
+            name.endswith((".xml", ".rels"))
+            and not name.startswith("xl/worksheets/")
+            and name != "xl/sharedstrings.xml"
+            and member.file_size > MAX_XLSX_PART
+        ):
+            raise RosterInvalid(
+                [
+                    (
+                        0,
+                        f"the workbook part {member.filename[:80]!r} unpacks to more than "
+                        f"{MAX_XLSX_PART // mb} MB (limit for a roster); save it as CSV",
+                    )
+                ]
+            )
+    if sum(m.file_size for m in members) > MAX_XLSX_UNPACKED:
+        raise RosterInvalid(
+            [
+                (
+                    0,
+                    f"the workbook unpacks to more than {MAX_XLSX_UNPACKED // mb} MB (limit "
+                    "for a roster); remove other sheets or save it as CSV",
+                )
+            ]
+        )
+    for member in members:
+        if member.filename.lower().endswith((".xml", ".rels", ".vml")):
+            _refuse_dtd(archive, member)
+
+
+def _refuse_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    try:
+        with archive.open(member) as stream:
+            head = stream.read(_PROLOG_BYTES)
+    except Exception as error:  # a damaged member: zlib, CRC, unsupported compression
+        raise RosterInvalid([(0, f"not a readable .xlsx workbook ({error})")]) from None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:200]:
+        text = head.decode("utf-16", errors="replace")
+    else:
+        text = head.decode("latin-1")
+    root = _FIRST_ELEMENT.search(text)
+    prolog = text[: root.start()] if root else text
+    if "<!doctype" in prolog.lower() or "<!entity" in prolog.lower():
+        raise RosterInvalid(
+            [
+                (
+                    0,
+                    "the workbook declares an XML document type (DTD), which no spreadsheet "
+                    "needs and this import refuses; save it again from Excel or as CSV",
+                )
+            ]
+        )
+    if root is None and len(head) >= _PROLOG_BYTES:
+        raise RosterInvalid([(0, f"not a readable .xlsx workbook ({member.filename[:80]})")])
+
+
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    """The first sheet's rows, streamed, at most MAX_COLUMNS wide and MAX_ROWS long."""
     import openpyxl
 
+    _check_xlsx_container(data)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+    except Exception as error:  # openpyxl raises many kinds on damaged files
         raise RosterInvalid([(0, f"not a readable .xlsx workbook ({error})")]) from None
     try:
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, ["" if v is None else str(v) for v in values]
+        try:
+            sheet = workbook.worksheets[0]
+            declared_rows, declared_columns = sheet.max_row or 0, sheet.max_column or 0
+        except Exception as error:
+            raise RosterInvalid([(0, f"not a readable .xlsx workbook ({error})")]) from None
+        if declared_rows > MAX_ROWS or declared_columns > MAX_COLUMNS:
+            raise RosterInvalid(
+                [
+                    (
+                        0,
+                        f"the sheet says it is {declared_rows:,} rows by {declared_columns:,} "
+                        f"columns; a roster may have at most {MAX_ROWS:,} rows and "
+                        f"{MAX_COLUMNS} columns",
+                    )
+                ]
+            )
+        # A smaller declared dimension is not trusted either: only cells that exist are read,
+        # and never more than one column past the limit (to notice that it is exceeded).
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
+        number = 0
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                break
+            except Exception as error:
+                raise RosterInvalid(
+                    [(number + 1, f"not a readable .xlsx workbook ({error})")]
+                ) from None
+            number += 1
+            if number > MAX_ROWS:
+                raise RosterInvalid(
+                    [(number, f"the sheet has more than {MAX_ROWS:,} rows (limit for a roster)")]
+                )
+            if len(values) > MAX_COLUMNS and values[MAX_COLUMNS] not in (None, ""):
+                raise RosterInvalid(
+                    [(number, f"more than {MAX_COLUMNS} columns (limit for a roster)")]
+                )
+            yield number, ["" if v is None else str(v) for v in values[:MAX_COLUMNS]]
     finally:
         workbook.close()
 
@@ -173,8 +323,21 @@ def normalise_email(raw: str) -> str:
 
 
 def normalise_path(raw: str) -> str:
-    """``' Region 3/Office  A '`` → ``'Region 3 / Office A'``; empty parts kept as ''."""
+    """``' Region 3/Office  A '`` → ``'Region 3 / Office A'``; empty parts kept as ''.
+
+    Text is NFC-normalised first, so "Café" typed with a combining accent and "Café" typed with
+    a precomposed one are the same unit.
+    """
+    raw = unicodedata.normalize("NFC", raw)
     return PATH_SEPARATOR.join(" ".join(part.split()) for part in raw.split("/"))
+
+
+def _invisible_character(text: str) -> str | None:
+    """The first character of ``text`` that is invisible or changes text direction, as U+XXXX."""
+    for char in text:
+        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+            return f"U+{ord(char):04X}"
+    return None
 
 
 def read_roster(data: bytes, filename: str = "roster.csv") -> RosterPreview:
@@ -186,13 +349,10 @@ def read_roster(data: bytes, filename: str = "roster.csv") -> RosterPreview:
     if not data.strip():
         preview.problems.append((1, "the file is empty"))
         return preview
+    rows: Iterable[tuple[int, list[str]]]
     if _is_xlsx(data, filename):
         preview.encoding, preview.delimiter = "xlsx", ""
-        try:
-            rows: Iterable[tuple[int, list[str]]] = list(_xlsx_rows(data))
-        except RosterInvalid as error:
-            preview.problems.extend(error.problems)
-            return preview
+        rows = _xlsx_rows(data)
     else:
         text, preview.encoding = _decode(data)
         if "\x00" in text:
@@ -200,7 +360,11 @@ def read_roster(data: bytes, filename: str = "roster.csv") -> RosterPreview:
             return preview
         preview.delimiter = _pick_delimiter(text)
         rows = _text_rows(text, preview.delimiter)
-    _validate(rows, preview)
+    try:
+        _validate(rows, preview)  # rows are streamed: a limit stops the read where it is hit
+    except RosterInvalid as error:
+        preview.problems.extend(error.problems)
+        preview.rows.clear()
     return preview
 
 
@@ -211,6 +375,15 @@ def _validate(rows: Iterable[tuple[int, list[str]]], preview: RosterPreview) -> 
     for line, cells in rows:
         if not any(c.strip() for c in cells):
             continue  # blank lines and rows of empty cells
+        if any(len(c) > MAX_CELL_CHARS for c in cells):
+            raise RosterInvalid(
+                [
+                    (
+                        line,
+                        f"a cell is longer than {MAX_CELL_CHARS:,} characters (limit for a roster)",
+                    )
+                ]
+            )
         if header is None:
             names = [_column_name(c) for c in cells]
             missing = [c for c in REQUIRED_COLUMNS if c not in names]
@@ -256,6 +429,15 @@ def _validate(rows: Iterable[tuple[int, list[str]]], preview: RosterPreview) -> 
                 row_ok = False
             elif len(parts) > _MAX_DEPTH:
                 problems.append((line, f"unit is more than {_MAX_DEPTH} levels deep"))
+                row_ok = False
+            elif (hidden := _invisible_character(unit)) is not None:
+                problems.append(
+                    (
+                        line,
+                        f"unit {unit!r} contains an invisible or text-direction character "
+                        f"({hidden}); type the name again without it",
+                    )
+                )
                 row_ok = False
         language = raw_language.strip().lower() or "en"
         if language not in LANGUAGES:

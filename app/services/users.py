@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.models import PATH_SEPARATOR, OrgUnit, Role, User, utcnow
-from app.services import audit
+from app.models import PATH_SEPARATOR, LoginThrottle, OrgUnit, Role, User, utcnow
+from app.services import audit, passwords
 from app.services.access import can_manage_user, is_national, require
 from app.services.jurisdictions import NotFound
+from app.services.tokens import derive_key
 
 MIN_PASSWORD_LENGTH = 12
-#: Consecutive failures before an account is locked, and the first lock's length (doubles).
-MAX_FAILED_LOGINS = 5
-LOCK_MINUTES = 15
+#: Wrong passwords for one account from one address before that address must wait, the first
+#: wait (doubling with each further failure) and the longest; a quiet period clears the count.
+FREE_FAILURES = 5
+FIRST_WAIT = timedelta(minutes=1)
+MAX_WAIT = timedelta(hours=1)
+QUIET_PERIOD = timedelta(hours=24)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
 
@@ -31,17 +40,22 @@ class LoginFailed(Exception):
     """Wrong email or password (deliberately not saying which)."""
 
 
-class AccountLocked(LoginFailed):
-    """Too many failed attempts; try again later."""
+class SignInDelayed(LoginFailed):
+    """Too many wrong passwords for this account from this address; ``wait`` is what is left."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__("too many failed sign-ins from here; try again later")
+        self.wait = wait
 
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def _check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+def _check_password_strength(password: str, email: str = "") -> None:
+    problem = passwords.weakness(password, email=email, min_length=MIN_PASSWORD_LENGTH)
+    if problem:
+        raise UserError(f"password: {problem}")
 
 
 def normalise_email(email: str) -> str:
@@ -66,7 +80,7 @@ def create_user(
     email = normalise_email(email)
     if not EMAIL_PATTERN.match(email):
         raise UserError(f"email: {email!r} is not an email address")
-    _check_password_strength(password)
+    _check_password_strength(password, email)
     if role == Role.NATIONAL:
         if jurisdiction_id is not None or unit_paths:
             raise UserError("national accounts have no jurisdiction or units")
@@ -106,6 +120,7 @@ def create_user(
 
 
 def _find_unit(session: Session, jurisdiction_id: int | None, path: str) -> OrgUnit:
+    path = unicodedata.normalize("NFC", path)  # as the roster import stores unit paths
     clean = PATH_SEPARATOR.join(" ".join(p.split()) for p in path.split("/")) if path else ""
     unit = session.scalars(
         select(OrgUnit).where(OrgUnit.jurisdiction_id == jurisdiction_id, OrgUnit.path == clean)
@@ -115,60 +130,203 @@ def _find_unit(session: Session, jurisdiction_id: int | None, path: str) -> OrgU
     return unit
 
 
-def authenticate(
-    session: Session, email: str, password: str, *, now: datetime | None = None
-) -> User:
-    """The active account with these credentials; throttled per account.
+@dataclass(frozen=True)
+class SignInClient:
+    """Who is trying to sign in, as the throttle sees it (no address, no email in clear).
 
-    After ``MAX_FAILED_LOGINS`` consecutive failures the account is locked for ``LOCK_MINUTES``,
-    doubling with every further lock. A locked account refuses even the right password.
+    ``address_key`` is a keyed hash of the client address (``app.ratelimit.client_key``);
+    ``secret`` keys the hash of the email (``throttle_secret(SECRET_KEY)``).
     """
-    now = now or utcnow()
-    email = normalise_email(email)
-    user = session.scalars(select(User).where(User.email == email)).first()
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password)  # same work as a real check
-        audit.record(session, "anonymous", "login.failed", f"user {email[:80]}")
-        session.commit()
-        raise LoginFailed("wrong email or password")
-    if user.locked_until is not None and user.locked_until > now:
-        audit.record(session, "anonymous", "login.locked", f"user {email}")
-        session.commit()
-        raise AccountLocked("too many failed sign-ins; try again later")
-    if not user.active or not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            locks = user.failed_logins - MAX_FAILED_LOGINS
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES * 2 ** min(locks, 6))
+
+    address_key: str
+    secret: bytes
+    free_failures: int = FREE_FAILURES
+    quiet: timedelta = QUIET_PERIOD
+
+
+def throttle_secret(secret_key: str) -> bytes:
+    return derive_key(secret_key, "login-throttle-account")
+
+
+def _account_key(secret: bytes, email: str) -> str:
+    return hmac.new(secret, normalise_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+def wait_after(failures: int, free_failures: int) -> timedelta:
+    """The wait after ``failures`` wrong passwords: none, then 1 minute doubling to 1 hour."""
+    if failures < free_failures:
+        return timedelta(0)
+    return min(FIRST_WAIT * (1 << min(failures - free_failures, 12)), MAX_WAIT)
+
+
+def _throttle(
+    session: Session, client: SignInClient, account_key: str, now: datetime
+) -> LoginThrottle | None:
+    row = session.scalars(
+        select(LoginThrottle).where(
+            LoginThrottle.account_key == account_key,
+            LoginThrottle.address_key == client.address_key,
+        )
+    ).first()
+    if row is not None and now - row.last_failure_at >= client.quiet:
+        session.delete(row)  # a quiet period: this account and address start from zero
+        session.flush()
+        return None
+    return row
+
+
+def _check_wait(row: LoginThrottle | None, now: datetime) -> None:
+    if row is not None and row.wait_until is not None and row.wait_until > now:
+        raise SignInDelayed(row.wait_until - now)
+
+
+def _count_failure(
+    session: Session,
+    client: SignInClient,
+    account_key: str,
+    row: LoginThrottle | None,
+    now: datetime,
+    *,
+    target: str,
+    jurisdiction_id: int | None,
+) -> None:
+    if row is None:
+        row = LoginThrottle(
+            account_key=account_key, address_key=client.address_key, failures=0, last_failure_at=now
+        )
+        session.add(row)
+    row.failures += 1
+    row.last_failure_at = now
+    wait = wait_after(row.failures, client.free_failures)
+    if wait:
+        row.wait_until = now + wait
         audit.record(
             session,
             "anonymous",
-            "login.failed",
-            f"user {email}",
-            jurisdiction_id=user.jurisdiction_id,
+            "login.locked",
+            target,
+            jurisdiction_id=jurisdiction_id,
+            failures=row.failures,
+            wait_seconds=int(wait.total_seconds()),
         )
+    # Forget every account/address pair that has been quiet long enough.
+    session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at < now - client.quiet, LoginThrottle.id != row.id
+        )
+    )
+
+
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    client: SignInClient,
+    *,
+    now: datetime | None = None,
+) -> User:
+    """The active account with these credentials, throttled per (account, address).
+
+    After ``client.free_failures`` wrong passwords for one account from one address, that
+    address waits before its next try (1 minute, doubling up to 1 hour); the right password from
+    any other address still works, and a success or a quiet period clears the count. Unknown and
+    existing accounts go through the same steps (same hashing, same waits, same answers), so the
+    answers do not tell which accounts exist. While waiting, no password is hashed.
+    """
+    now = now or utcnow()
+    email = normalise_email(email)
+    account_key = _account_key(client.secret, email)
+    row = _throttle(session, client, account_key, now)
+    try:
+        _check_wait(row, now)
+    except SignInDelayed:
         session.commit()
+        raise
+    user = session.scalars(select(User).where(User.email == email)).first()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)  # same work as a real check
+        ok = False
+    else:
+        ok = check_password_hash(user.password_hash, password) and bool(user.active)
+    if not ok or user is None:
+        target = f"user {email[:80]}"
+        jurisdiction_id = user.jurisdiction_id if user is not None else None
+        audit.record(session, "anonymous", "login.failed", target, jurisdiction_id=jurisdiction_id)
+        _count_failure(
+            session, client, account_key, row, now, target=target, jurisdiction_id=jurisdiction_id
+        )
+        _commit_throttle(session)
         raise LoginFailed("wrong email or password")
-    user.failed_logins = 0
-    user.locked_until = None
+    if row is not None:
+        session.delete(row)
     audit.record(session, user, "login", f"user {email}")
     session.commit()
     return user
 
 
+def _commit_throttle(session: Session) -> None:
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request from the same address created the row first: its count stands.
+        session.rollback()
+
+
+def unlock(session: Session, actor: User | str | None, email: str, secret: bytes) -> int:
+    """Forget every failed sign-in of this account, from every address; returns how many."""
+    account_key = _account_key(secret, email)
+    rows = session.scalars(
+        select(LoginThrottle).where(LoginThrottle.account_key == account_key)
+    ).all()
+    for row in rows:
+        session.delete(row)
+    user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
+    audit.record(
+        session,
+        actor,
+        "login.unlock",
+        f"user {normalise_email(email)[:80]}",
+        jurisdiction_id=user.jurisdiction_id if user is not None else None,
+        addresses=len(rows),
+    )
+    session.commit()
+    return len(rows)
+
+
 def record_logout(session: Session, user: User) -> None:
+    """Sign out: every session of the account ends, copies of the cookie included."""
+    user.session_generation += 1
     audit.record(session, user, "logout", f"user {user.email}")
     session.commit()
 
 
-def change_own_password(session: Session, user: User, current: str, new: str) -> User:
-    """Replace one's own password after checking the current one (failures count as sign-ins)."""
+def change_own_password(
+    session: Session,
+    user: User,
+    current: str,
+    new: str,
+    client: SignInClient,
+    *,
+    now: datetime | None = None,
+) -> User:
+    """Replace one's own password after checking the current one (throttled like a sign-in)."""
+    now = now or utcnow()
+    account_key = _account_key(client.secret, user.email)
+    row = _throttle(session, client, account_key, now)
+    _check_wait(row, now)
     if not check_password_hash(user.password_hash, current):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = utcnow() + timedelta(minutes=LOCK_MINUTES)
-        audit.record(session, user, "user.password_failed", f"user {user.email}")
-        session.commit()
+        target = f"user {user.email}"
+        audit.record(session, user, "user.password_failed", target)
+        _count_failure(
+            session,
+            client,
+            account_key,
+            row,
+            now,
+            target=target,
+            jurisdiction_id=user.jurisdiction_id,
+        )
+        _commit_throttle(session)
         raise LoginFailed("the current password is wrong")
     return set_password(session, user, user.id, new)
 
@@ -204,9 +362,8 @@ def set_active(session: Session, actor: User | None, user_id: int, active: bool)
     if actor is not None and user.id == actor.id and not active:
         raise UserError("you cannot deactivate your own account")
     user.active = active
-    if active:
-        user.failed_logins = 0
-        user.locked_until = None
+    if not active:
+        user.session_generation += 1  # its sessions end now, not at the next sign-in
     audit.record(
         session,
         actor,
@@ -221,10 +378,9 @@ def set_active(session: Session, actor: User | None, user_id: int, active: bool)
 def set_password(session: Session, actor: User | None, user_id: int, password: str) -> User:
     """Replace a password (ends the account's other sessions: their fingerprint changes)."""
     user = get_user(session, actor, user_id) if actor is None or actor.id != user_id else actor
-    _check_password_strength(password)
+    _check_password_strength(password, user.email)
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    user.session_generation += 1  # every session signed in with the old password ends
     audit.record(
         session, actor, "user.password", f"user {user.email}", jurisdiction_id=user.jurisdiction_id
     )

@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, TooManyRequests
 
 import surveys
+from app import ratelimit
 from app.db import get_session
 from app.services import responses
 from app.services.responses import (
@@ -115,7 +116,12 @@ def _instrument_words(instrument: surveys.Instrument) -> dict[str, Any]:
 @bp.get("/s/<token>")
 def arrive(token: str) -> ResponseReturnValue:
     """Check the link, keep its token in the signed session, and leave the URL that holds it."""
-    responses.get_participation(get_session(), token)
+    try:
+        responses.get_participation(get_session(), token)
+    except InvalidToken:
+        # Only unknown links are counted, and only here: a valid link always opens.
+        ratelimit.count_unknown_link()
+        raise
     session.clear()
     session[TOKEN_KEY] = token
     session[LANGUAGE_KEY] = _language()

@@ -1,0 +1,90 @@
+"""Per-address rate limits that only ever slow the client that misbehaves.
+
+One Flask-Limiter per application (kept in ``app.extensions["limiter"]``), with Redis storage when
+``REDIS_URL`` is set so every worker shares the counts. Limits are keyed by a keyed hash of the
+client address (never the address itself). Which address that is depends on ``TRUSTED_PROXIES``:
+with ProxyFix installed (see ``create_app``) it is the client the proxies saw, otherwise the
+connection's peer.
+
+- Survey links: only look-ups of *unknown* tokens are counted, and the count is consulted only
+  when a token is unknown, so a valid link always opens, whatever its address has done.
+- Sign-in: failed POSTs are counted per address and the limit is checked before the view runs,
+  so a flood is refused before any password is hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+from flask import Flask, current_app, request
+from flask.wrappers import Response
+from flask_limiter import Limiter
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
+
+from app.services.tokens import derive_key
+
+EXTENSION = "limiter"
+
+
+@lru_cache(maxsize=4)
+def _address_key(secret_key: str) -> bytes:
+    # Derived from SECRET_KEY only (never from a token or an address): safe to keep per process.
+    return derive_key(secret_key, "rate-limit-client")
+
+
+def client_key() -> str:
+    """A keyed hash of the client address: the address itself is never kept, logged or stored."""
+    key = _address_key(current_app.config["SECRET_KEY"])
+    address = (request.remote_addr or "-").encode()
+    return hmac.new(key, address, hashlib.sha256).hexdigest()
+
+
+def limiter() -> Limiter:
+    found: Limiter = current_app.extensions[EXTENSION]
+    return found
+
+
+def count_unknown_link() -> None:
+    """Count one unknown survey link from this address; raise TooManyRequests past the limit."""
+    strategy = limiter().limiter
+    key = client_key()
+    items = parse_many(str(current_app.config["SURVEY_LINK_RATE_LIMIT"]))
+    # Every window is counted (no short-circuit), so a long window fills during short bursts.
+    allowed = [strategy.hit(item, "survey-link", key) for item in items]
+    if not all(allowed):
+        raise TooManyRequests()
+
+
+def _login_failed(response: Response) -> bool:
+    # A successful sign-in redirects; everything else (wrong password, throttled) counts.
+    return response.status_code != 302
+
+
+def init_app(app: Flask) -> None:
+    """Create the application's limiter and put the sign-in limit on ``auth.login``."""
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "survey")
+    app.extensions[EXTENSION] = Limiter(key_func=client_key, app=app)
+
+
+def limit_login(app: Flask, endpoint: str) -> None:
+    """Wrap the sign-in view: failed POSTs per address, refused before the view is called."""
+    wrapped = limiter_of(app).limit(
+        lambda: str(current_app.config["LOGIN_RATE_LIMIT"]),
+        methods=["POST"],
+        deduct_when=_login_failed,
+        scope="login",
+    )
+    app.view_functions[endpoint] = wrapped(app.view_functions[endpoint])  # type: ignore[assignment]
+
+
+def limiter_of(app: Flask) -> Limiter:
+    found: Limiter = app.extensions[EXTENSION]
+    return found
+
+
+__all__ = ["client_key", "count_unknown_link", "init_app", "limit_login", "limiter"]
