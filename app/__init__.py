@@ -14,11 +14,13 @@ from app import config, db
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = False) -> Flask:
+def create_app(
+    test_config: Mapping[str, Any] | None = None, *, demo: bool = False, preflight: bool = False
+) -> Flask:
     """Build the application from the environment (``test_config`` overrides settings in tests).
 
     Raises ``config.ConfigError`` with one line naming the variable when a setting is missing or
-    invalid, or the database cannot be reached.
+    invalid, or the database cannot be reached (``preflight``: ``flask check`` reports that).
     """
     instance_path = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
@@ -43,7 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
         MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024,
     )
     database = db.init_app(app, engine)
-    if not app.config.get("TESTING"):
+    if not app.config.get("TESTING") and not preflight:
         db.check_reachable(database.engine)
 
     from app import cli
@@ -57,7 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
 
 
 #: Blueprint packages, each exposing ``bp`` (and optionally ``init_app(app)``), in URL order.
-BLUEPRINTS = ("app.survey", "app.auth", "app.admin", "app.reports")
+BLUEPRINTS = ("app.ops", "app.survey", "app.auth", "app.admin", "app.reports")
 
 
 def _register_blueprints(app: Flask) -> None:

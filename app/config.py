@@ -81,6 +81,12 @@ def _secret_key(raw: str) -> str:
     return raw
 
 
+def _metrics_path(raw: str) -> str:
+    if not raw.startswith("/") or raw.startswith(("/s/", "/static/")) or raw == "/":
+        raise ValueError(f"expected a path of its own such as /internal/metrics, got {raw!r}")
+    return raw
+
+
 #: Every setting the application reads. The README's configuration table is this list.
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -152,6 +158,13 @@ SETTINGS: tuple[Setting, ...] = (
         "600",
         "Upper bound on messages sent per minute per worker.",
         _int_at_least(1),
+    ),
+    Setting(
+        "METRICS_PATH",
+        None,
+        "Path of the Prometheus metrics page (for example `/internal/metrics`); unset: no "
+        "metrics page. Global figures only; serve it to the monitoring network, not the public.",
+        _metrics_path,
     ),
     Setting(
         "REPORT_PAGE_SIZE",

@@ -45,7 +45,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option of a connection that only reads (health checks): a plain deferred BEGIN,
+#: which never waits for a writer in WAL mode.
+READ_ONLY = {"survey_read_only": True}
+
+
 def _sqlite_begin(connection: Any) -> None:
+    if connection.get_execution_options().get("survey_read_only"):
+        connection.exec_driver_sql("BEGIN")
+        return
     # IMMEDIATE takes the write lock up front: two writers never deadlock on a lock upgrade, they
     # queue (busy_timeout). The embedded default trades write concurrency for that certainty.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
