@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import ConfigError
@@ -99,4 +99,10 @@ def get_session() -> Session:
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
-        session.close()
+        try:
+            session.close()
+        except DBAPIError as error:
+            # The rollback of close() met a connection the server dropped (a restart after the
+            # view ran): the server rolled back itself; the response stands, the pool drops it.
+            if not error.connection_invalidated:
+                raise
