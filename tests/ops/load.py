@@ -1,0 +1,272 @@
+"""Two app "hosts" on one PostgreSQL and one Redis under a crowd of survey takers, with a
+PostgreSQL restart and a Redis kill in the middle. The short form runs in ``make test``
+(tests/ops/test_two_hosts_load.py), the long one in ``make bench`` (benchmarks/fault_load.py).
+
+The hosts are two gunicorn processes (the shipped gunicorn.conf.py) on two loopback ports plus
+two ``flask worker`` processes; no network namespaces (the output says so).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.ops.servers import PgCluster, RedisServer, free_port, wait_for  # noqa: E402
+from tests.ops.walk import Walk, decode, walk  # noqa: E402
+
+SECRET = "load-test-secret-" + "y" * 40
+
+
+@dataclass
+class LoadResult:
+    surveys: int
+    clients: int
+    elapsed: float
+    outcomes: Counter[str]
+    statuses: Counter[int]
+    submit_latencies: list[float]
+    submits_retried: int
+    stored: int
+    duplicated: int
+    lost: int
+    left_in_pool: int
+    completed_flags: int
+    counted: int
+    events: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.lost == 0
+            and self.duplicated == 0
+            and self.left_in_pool == 0
+            and self.stored == self.surveys == self.completed_flags == self.counted
+            and not [s for s in self.statuses if s >= 500 and s != 503]
+            and set(self.outcomes) <= {"thanks", "already"}
+        )
+
+    def lines(self) -> list[str]:
+        lat = sorted(self.submit_latencies)
+
+        def pct(share: float) -> float:
+            return lat[min(len(lat) - 1, round(share * (len(lat) - 1)))] * 1000 if lat else 0
+
+        errors = {s: n for s, n in self.statuses.items() if s >= 500 or s == -1}
+        return [
+            f"{self.surveys} surveys, {self.clients} clients, two gunicorn hosts (2 workers each,"
+            " two loopback ports: no network namespaces) + two mail workers, one PostgreSQL,"
+            " one Redis",
+            "events: " + "; ".join(self.events),
+            f"submissions per second: {self.surveys / self.elapsed:.1f} ({self.elapsed:.1f} s)",
+            f"submit latency (first try to stored, retries included): p50 {pct(0.5):.0f} ms, "
+            f"p99 {pct(0.99):.0f} ms",
+            f"errors seen by clients: {errors or 'none'} (-1 = connection refused or reset); "
+            f"submits answered 503 then retried: {self.submits_retried}",
+            f"outcomes: {dict(self.outcomes)}",
+            f"check: {self.stored} stored, {self.completed_flags} invitations completed, "
+            f"{self.counted} counted, {self.lost} lost, {self.duplicated} duplicated, "
+            f"{self.left_in_pool} left in the pool after the close -> "
+            + ("OK" if self.ok else "FAILED"),
+        ]
+
+
+def seed(url: str, surveys: int) -> tuple[int, list[str]]:
+    from sqlalchemy.orm import Session
+
+    from app.db import make_engine
+    from app.migrate import upgrade
+    from tests.survey import helpers
+
+    engine = make_engine(url)
+    upgrade(engine)
+    original = helpers.TEST_SECRET
+    helpers.TEST_SECRET = SECRET  # the tokens are derived from the hosts' SECRET_KEY
+    try:
+        with Session(engine) as session:
+            seeded = helpers.seed_wave(
+                session, invitations=50, units=(surveys + 49) // 50, pool_k=10
+            )
+    finally:
+        helpers.TEST_SECRET = original
+    engine.dispose()
+    return seeded.wave_id, seeded.tokens[:surveys]
+
+
+def _env(url: str, redis_url: str, instance: Path) -> dict[str, str]:
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": SECRET,
+        "APP_ENV": "development",  # plain-HTTP clients keep their session cookie
+        "INSTANCE_PATH": str(instance),
+        "GUNICORN_LOGLEVEL": "warning",
+        "MAIL_BACKEND": "outbox",
+    }
+
+
+@contextmanager
+def _process(command: list[str], env: dict[str, str], log: Path) -> Any:
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _gunicorn(port: int, env: dict[str, str], log: Path) -> Any:
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    command = [gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2"]
+    return _process([*command, "--bind", f"127.0.0.1:{port}", "wsgi:app"], env, log)
+
+
+_shared: dict[str, Any] = {}
+
+
+def _init_client(counter: Any) -> None:
+    # A shared counter reaches pool processes only through inheritance (the initializer).
+    _shared["counter"] = counter
+
+
+def _client_process(jobs: list[tuple[int, str, int]], threads: int) -> list[tuple[int, Walk]]:
+    counter = _shared["counter"]
+    results: list[tuple[int, Walk]] = []
+    lock = threading.Lock()
+    queue = list(jobs)
+
+    def person() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                index, token, port = queue.pop()
+            seen = walk("127.0.0.1", port, token, index, patience=120)
+            with lock:
+                results.append((index, seen))
+            with counter.get_lock():
+                counter.value += 1
+
+    workers = [threading.Thread(target=person) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return results
+
+
+def run(surveys: int, clients: int = 64, *, workdir: Path, processes: int = 4) -> LoadResult:
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from app.db import make_engine
+    from app.models import DailyCount, Invitation, PendingResponse, Response
+    from app.services import waves
+
+    events: list[str] = []
+    with ExitStack() as stack:
+        cluster = PgCluster()
+        stack.callback(cluster.close)
+        redis = RedisServer()
+        stack.callback(redis.close)
+        url = cluster.create_database(f"load_{uuid.uuid4().hex[:8]}")
+        wave_id, tokens = seed(url, surveys)
+        ports = [free_port(), free_port()]
+        for name, port in zip("ab", ports, strict=True):
+            env = _env(url, redis.url, workdir / f"instance-{name}")
+            stack.enter_context(_gunicorn(port, env, workdir / f"gunicorn-{name}.log"))
+            worker = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
+            stack.enter_context(_process(worker, env, workdir / f"worker-{name}.log"))
+        import requests
+
+        for port in ports:
+            wait_for(
+                lambda port=port: _ready(requests, port),  # type: ignore[misc]
+                90,
+                f"gunicorn on port {port}",
+            )
+        jobs = [(i, token, ports[i % 2]) for i, token in enumerate(tokens)]
+        shares = [jobs[i::processes] for i in range(processes)]
+        counter = multiprocessing.get_context("spawn").Value("i", 0)
+        started = time.perf_counter()
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(processes, initializer=_init_client, initargs=(counter,)) as pool:
+            pending = pool.starmap_async(
+                _client_process, [(share, clients // processes) for share in shares]
+            )
+
+            def reached(count: int) -> bool:
+                if pending.ready() and not pending.successful():
+                    pending.get()  # raises the clients' error instead of waiting in vain
+                return bool(counter.value >= count)
+
+            wait_for(lambda: reached(surveys // 3), 600, "a third of the surveys")
+            cluster.restart("fast")
+            events.append(f"PostgreSQL restarted (fast) after {counter.value} surveys")
+            wait_for(lambda: reached(2 * surveys // 3), 600, "two thirds of the surveys")
+            redis.kill()
+            redis.start()
+            events.append(f"Redis SIGKILLed and restarted after {counter.value} surveys")
+            parts = pending.get(timeout=1200)
+        elapsed = time.perf_counter() - started
+        for port in ports:
+            wait_for(lambda port=port: _ready(requests, port), 30, "hosts ready after it all")  # type: ignore[misc]
+
+        walks = [item for part in parts for item in part]
+        engine = make_engine(url)
+        with Session(engine) as session:
+            waves.close_wave(session, None, wave_id, secret_key=SECRET)
+            stored = Counter(decode(a) for a in session.scalars(select(Response.answers)))
+            left = session.scalar(select(func.count()).select_from(PendingResponse)) or 0
+            flipped = session.scalar(select(func.count()).where(Invitation.completed)) or 0
+            counted = session.scalar(select(func.sum(DailyCount.submissions))) or 0
+        engine.dispose()
+
+    statuses: Counter[int] = Counter()
+    for _, seen in walks:
+        statuses.update(seen.statuses)
+    done = {index for index, seen in walks if seen.outcome in {"thanks", "already"}}
+    return LoadResult(
+        surveys=surveys,
+        clients=clients,
+        elapsed=elapsed,
+        outcomes=Counter(seen.outcome for _, seen in walks),
+        statuses=statuses,
+        submit_latencies=[s.submit_seconds for _, s in walks if s.submit_seconds is not None],
+        submits_retried=sum(1 for _, s in walks if len(s.submit_statuses) > 1),
+        stored=sum(stored.values()),
+        duplicated=sum(1 for n in stored.values() if n > 1),
+        lost=len(done - set(stored)) + (surveys - len(walks)),
+        left_in_pool=left,
+        completed_flags=flipped,
+        counted=int(counted),
+        events=events,
+    )
+
+
+def _ready(requests: Any, port: int) -> bool:
+    try:
+        return bool(requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200)
+    except requests.RequestException:
+        return False
