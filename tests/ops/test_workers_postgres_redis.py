@@ -152,7 +152,8 @@ def run_launch_with_redis_killed(
             worker(tmp_path, "a", url, redis.url, server.port) as a,
             worker(tmp_path, "b", url, redis.url, server.port),
         ):
-            wait_for(lambda: len(handler.messages) >= people // 10, 120, "the first messages")
+            patience = 60 + people / 20
+            wait_for(lambda: len(handler.messages) >= people // 10, patience, "the first messages")
             redis.kill()  # the jobs waiting in Redis are gone with it
             at_kill = len(handler.messages)
             redis.start()
@@ -161,12 +162,12 @@ def run_launch_with_redis_killed(
             beyond = at_kill + 2 * delivery.BATCH_SIZE + 1
             wait_for(
                 lambda: len(handler.messages) >= min(beyond, people * 6 // 10),
-                120,
+                patience,
                 "delivery to resume after the Redis restart",
             )
             kill(a)
             with worker(tmp_path, "a2", url, redis.url, server.port):
-                wait_for(lambda: settled(engine), 30 + people / 20, "every invitation handled")
+                wait_for(lambda: settled(engine), patience, "every invitation handled")
     finally:
         server.stop()
     in_doubt = check_each_received_once(engine, handler, kills=1)
