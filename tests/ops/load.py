@@ -2,8 +2,10 @@
 PostgreSQL restart and a Redis kill in the middle. The short form runs in ``make test``
 (tests/ops/test_two_hosts_load.py), the long one in ``make bench`` (benchmarks/fault_load.py).
 
-The hosts are two gunicorn processes (the shipped gunicorn.conf.py) on two loopback ports plus
-two ``flask worker`` processes; no network namespaces (the output says so).
+Each host is a gunicorn (the shipped gunicorn.conf.py, 2 workers) and a ``flask worker`` in a
+network namespace of its own, joined by a veth pair, so the two hosts have their own addresses
+and reach PostgreSQL and Redis over their links; where namespaces are refused (not root, no
+iproute2) the hosts fall back to two loopback ports and the output says so.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.ops.servers import PgCluster, RedisServer, free_port, wait_for  # noqa: E402
+from tests.ops.servers import PgCluster, RedisServer, free_port, netns_hosts, wait_for  # noqa: E402
 from tests.ops.walk import Walk, decode, walk  # noqa: E402
 
 SECRET = "load-test-secret-" + "y" * 40
@@ -47,6 +49,7 @@ class LoadResult:
     completed_flags: int
     counted: int
     events: list[str] = field(default_factory=list)
+    hosts: str = ""
 
     @property
     def ok(self) -> bool:
@@ -67,9 +70,8 @@ class LoadResult:
 
         errors = {s: n for s, n in self.statuses.items() if s >= 500 or s == -1}
         return [
-            f"{self.surveys} surveys, {self.clients} clients, two gunicorn hosts (2 workers each,"
-            " two loopback ports: no network namespaces) + two mail workers, one PostgreSQL,"
-            " one Redis",
+            f"{self.surveys} surveys, {self.clients} clients; two hosts, each gunicorn (2 workers)"
+            f" + a mail worker, on one PostgreSQL and one Redis; hosts: {self.hosts}",
             "events: " + "; ".join(self.events),
             f"submissions per second: {self.surveys / self.elapsed:.1f} ({self.elapsed:.1f} s)",
             f"submit latency (first try to stored, retries included): p50 {pct(0.5):.0f} ms, "
@@ -136,10 +138,10 @@ def _process(command: list[str], env: dict[str, str], log: Path) -> Any:
                 process.wait()
 
 
-def _gunicorn(port: int, env: dict[str, str], log: Path) -> Any:
+def _gunicorn(prefix: list[str], bind: str, env: dict[str, str], log: Path) -> Any:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    command = [gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2"]
-    return _process([*command, "--bind", f"127.0.0.1:{port}", "wsgi:app"], env, log)
+    command = [*prefix, gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2"]
+    return _process([*command, "--bind", bind, "wsgi:app"], env, log)
 
 
 _shared: dict[str, Any] = {}
@@ -150,7 +152,9 @@ def _init_client(counter: Any) -> None:
     _shared["counter"] = counter
 
 
-def _client_process(jobs: list[tuple[int, str, int]], threads: int) -> list[tuple[int, Walk]]:
+def _client_process(
+    jobs: list[tuple[int, str, tuple[str, int]]], threads: int
+) -> list[tuple[int, Walk]]:
     counter = _shared["counter"]
     results: list[tuple[int, Walk]] = []
     lock = threading.Lock()
@@ -161,8 +165,8 @@ def _client_process(jobs: list[tuple[int, str, int]], threads: int) -> list[tupl
             with lock:
                 if not queue:
                     return
-                index, token, port = queue.pop()
-            seen = walk("127.0.0.1", port, token, index, patience=120)
+                index, token, (host, port) = queue.pop()
+            seen = walk(host, port, token, index, patience=120)
             with lock:
                 results.append((index, seen))
             with counter.get_lock():
@@ -186,27 +190,47 @@ def run(surveys: int, clients: int = 64, *, workdir: Path, processes: int = 4) -
 
     events: list[str] = []
     with ExitStack() as stack:
-        cluster = PgCluster()
+        namespaces, refused = netns_hosts(2)
+        for namespace in namespaces:
+            stack.callback(namespace.close)
+        gateways = tuple(n.gateway for n in namespaces)
+        cluster = PgCluster(listen=gateways)
         stack.callback(cluster.close)
-        redis = RedisServer()
+        redis = RedisServer(listen=gateways)
         stack.callback(redis.close)
         url = cluster.create_database(f"load_{uuid.uuid4().hex[:8]}")
         wave_id, tokens = seed(url, surveys)
-        ports = [free_port(), free_port()]
-        for name, port in zip("ab", ports, strict=True):
-            env = _env(url, redis.url, workdir / f"instance-{name}")
-            stack.enter_context(_gunicorn(port, env, workdir / f"gunicorn-{name}.log"))
-            worker = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
+        if namespaces:
+            places = [(n.prefix, n.address, 8000, n.gateway) for n in namespaces]
+            hosts = (
+                "two network namespaces joined by veth pairs ("
+                + ", ".join(f"{n.address}:8000" for n in namespaces)
+                + ")"
+            )
+        else:
+            places = [([], "127.0.0.1", free_port(), "127.0.0.1") for _ in range(2)]
+            hosts = f"two loopback ports, no network namespaces: {refused}"
+        targets = []
+        for name, (prefix, address, port, gateway) in zip("ab", places, strict=True):
+            env = _env(
+                url.replace("127.0.0.1", gateway),
+                redis.url.replace("127.0.0.1", gateway),
+                workdir / f"instance-{name}",
+            )
+            log = workdir / f"gunicorn-{name}.log"
+            stack.enter_context(_gunicorn(prefix, f"{address}:{port}", env, log))
+            worker = [*prefix, sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
             stack.enter_context(_process(worker, env, workdir / f"worker-{name}.log"))
+            targets.append((address, port))
         import requests
 
-        for port in ports:
+        for target in targets:
             wait_for(
-                lambda port=port: _ready(requests, port),  # type: ignore[misc]
+                lambda target=target: _ready(requests, target),  # type: ignore[misc]
                 90,
-                f"gunicorn on port {port}",
+                f"gunicorn on {target}",
             )
-        jobs = [(i, token, ports[i % 2]) for i, token in enumerate(tokens)]
+        jobs = [(i, token, targets[i % 2]) for i, token in enumerate(tokens)]
         shares = [jobs[i::processes] for i in range(processes)]
         counter = multiprocessing.get_context("spawn").Value("i", 0)
         started = time.perf_counter()
@@ -230,8 +254,12 @@ def run(surveys: int, clients: int = 64, *, workdir: Path, processes: int = 4) -
             events.append(f"Redis SIGKILLed and restarted after {counter.value} surveys")
             parts = pending.get(timeout=1200)
         elapsed = time.perf_counter() - started
-        for port in ports:
-            wait_for(lambda port=port: _ready(requests, port), 30, "hosts ready after it all")  # type: ignore[misc]
+        for target in targets:
+            wait_for(
+                lambda target=target: _ready(requests, target),  # type: ignore[misc]
+                30,
+                "the hosts ready after it all",
+            )
 
         walks = [item for part in parts for item in part]
         engine = make_engine(url)
@@ -262,11 +290,13 @@ def run(surveys: int, clients: int = 64, *, workdir: Path, processes: int = 4) -
         completed_flags=flipped,
         counted=int(counted),
         events=events,
+        hosts=hosts,
     )
 
 
-def _ready(requests: Any, port: int) -> bool:
+def _ready(requests: Any, target: tuple[str, int]) -> bool:
+    host, port = target
     try:
-        return bool(requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200)
+        return bool(requests.get(f"http://{host}:{port}/readyz", timeout=5).status_code == 200)
     except requests.RequestException:
         return False

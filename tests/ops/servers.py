@@ -60,7 +60,8 @@ def missing_servers() -> str | None:
 class PgCluster:
     """``initdb`` + ``pg_ctl`` in a temporary folder, on a free port (trust auth, loopback only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, listen: tuple[str, ...] = ()) -> None:
+        self.listen = ("127.0.0.1", *listen)
         bin_dir = postgres_bin()
         assert bin_dir is not None
         self.bin = bin_dir
@@ -86,6 +87,9 @@ class PgCluster:
             "UTF8",
             "--locale=C.UTF-8",
         )
+        if listen:  # the test's network namespaces reach the cluster over their veth pairs
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.writelines(f"host all all {address}/24 trust\n" for address in listen)
         self.start()
 
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -109,7 +113,7 @@ class PgCluster:
 
     def start(self) -> None:
         options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            f"-p {self.port} -k {self.root} -c listen_addresses={','.join(self.listen)} "
             "-c fsync=off -c full_page_writes=off -c max_connections=200"
         )
         self._pg_ctl("-o", options, "-l", str(self.log), "-w", "-t", "60", "start")
@@ -140,7 +144,8 @@ class PgCluster:
 class RedisServer:
     """A redis-server without persistence (as a crash loses its queue) on a fixed free port."""
 
-    def __init__(self) -> None:
+    def __init__(self, listen: tuple[str, ...] = ()) -> None:
+        self.listen = ("127.0.0.1", *listen)
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="test-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
@@ -152,8 +157,9 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.root), "--daemonize", "no"],
+            ["redis-server", "--port", str(self.port), "--bind", *self.listen, "--save", "",
+             "--appendonly", "no", "--dir", str(self.root), "--daemonize", "no",
+             "--protected-mode", "no" if len(self.listen) > 1 else "yes"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -181,3 +187,64 @@ class RedisServer:
     def close(self) -> None:
         self.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class NetnsHost:
+    """An app "host" of its own: a network namespace joined to this one by a veth pair.
+
+    ``address`` is the host's own address (its gunicorn binds there); ``gateway`` is this side's
+    address, where the host reaches PostgreSQL and Redis. Needs root and ``ip`` (iproute2).
+    """
+
+    def __init__(self, index: int) -> None:
+        tag = f"{os.getpid() % 100000}{index}"
+        self.name = f"svy{tag}"
+        self.outer, self.inner = f"svo{tag}"[:15], f"svi{tag}"[:15]
+        net = 10 + (os.getpid() % 200)
+        self.gateway, self.address = f"10.{net}.{index}.1", f"10.{net}.{index}.2"
+        steps = [
+            ["ip", "netns", "add", self.name],
+            ["ip", "link", "add", self.outer, "type", "veth", "peer", "name", self.inner],
+            ["ip", "link", "set", self.inner, "netns", self.name],
+            ["ip", "addr", "add", f"{self.gateway}/24", "dev", self.outer],
+            ["ip", "link", "set", self.outer, "up"],
+            *(
+                ["ip", "netns", "exec", self.name, *step]
+                for step in (
+                    ["ip", "addr", "add", f"{self.address}/24", "dev", self.inner],
+                    ["ip", "link", "set", self.inner, "up"],
+                    ["ip", "link", "set", "lo", "up"],
+                )
+            ),
+        ]
+        try:
+            for step in steps:
+                subprocess.run(step, check=True, capture_output=True, text=True)
+        except (OSError, subprocess.CalledProcessError):
+            self.close()
+            raise
+
+    @property
+    def prefix(self) -> list[str]:
+        """Put before a command to run it inside this host."""
+        return ["ip", "netns", "exec", self.name]
+
+    def close(self) -> None:
+        subprocess.run(["ip", "link", "del", self.outer], capture_output=True, check=False)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, check=False)
+
+
+def netns_hosts(count: int) -> tuple[list[NetnsHost], str]:
+    """``count`` namespace hosts, or none and the reason the loopback fallback is used."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        return [], "network namespaces need root and iproute2"
+    hosts: list[NetnsHost] = []
+    try:
+        for index in range(count):
+            hosts.append(NetnsHost(index + 1))
+    except (OSError, subprocess.CalledProcessError) as error:
+        for host in hosts:
+            host.close()
+        detail = getattr(error, "stderr", "") or str(error)
+        return [], f"network namespaces refused ({detail.strip()[:80]})"
+    return hosts, ""

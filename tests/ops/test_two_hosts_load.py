@@ -1,4 +1,5 @@
-"""Short form of the load with restarts: 1,000 surveys, 64 clients, two hosts, PostgreSQL
+"""Short form of the load with restarts: 1,000 surveys, 64 clients, two hosts (network
+namespaces where allowed, else loopback ports: the output says which), PostgreSQL
 restarted and Redis killed in the middle: nothing lost, nothing twice, nobody saw a 500."""
 
 from __future__ import annotations
