@@ -10,7 +10,6 @@ iproute2) the hosts fall back to two loopback ports and the output says so.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -144,43 +143,45 @@ def _gunicorn(prefix: list[str], bind: str, env: dict[str, str], log: Path) -> A
     return _process([*command, "--bind", bind, "wsgi:app"], env, log)
 
 
-_shared: dict[str, Any] = {}
+class _Clients:
+    """``threads`` people walking surveys from one shared list, in this process.
 
+    Threads, not processes: a pool of spawned processes did not start inside the full test
+    session, and the light client keeps well below what the two hosts can serve here.
+    """
 
-def _init_client(counter: Any) -> None:
-    # A shared counter reaches pool processes only through inheritance (the initializer).
-    _shared["counter"] = counter
+    def __init__(self, jobs: list[tuple[int, str, tuple[str, int]]], threads: int) -> None:
+        self.queue = list(reversed(jobs))
+        self.results: list[tuple[int, Walk]] = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._person, daemon=True) for _ in range(threads)]
 
+    @property
+    def done(self) -> int:
+        with self.lock:
+            return len(self.results)
 
-def _client_process(
-    jobs: list[tuple[int, str, tuple[str, int]]], threads: int
-) -> list[tuple[int, Walk]]:
-    counter = _shared["counter"]
-    results: list[tuple[int, Walk]] = []
-    lock = threading.Lock()
-    queue = list(jobs)
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
 
-    def person() -> None:
+    def join(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _person(self) -> None:
         while True:
-            with lock:
-                if not queue:
+            with self.lock:
+                if not self.queue:
                     return
-                index, token, (host, port) = queue.pop()
+                index, token, (host, port) = self.queue.pop()
             seen = walk(host, port, token, index, patience=120)
-            with lock:
-                results.append((index, seen))
-            with counter.get_lock():
-                counter.value += 1
-
-    workers = [threading.Thread(target=person) for _ in range(threads)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join()
-    return results
+            with self.lock:
+                self.results.append((index, seen))
 
 
-def run(surveys: int, clients: int = 64, *, workdir: Path, processes: int = 4) -> LoadResult:
+def run(surveys: int, clients: int = 64, *, workdir: Path) -> LoadResult:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
@@ -231,28 +232,17 @@ def run(surveys: int, clients: int = 64, *, workdir: Path, processes: int = 4) -
                 f"gunicorn on {target}",
             )
         jobs = [(i, token, targets[i % 2]) for i, token in enumerate(tokens)]
-        shares = [jobs[i::processes] for i in range(processes)]
-        counter = multiprocessing.get_context("spawn").Value("i", 0)
+        clients_ = _Clients(jobs, clients)
         started = time.perf_counter()
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(processes, initializer=_init_client, initargs=(counter,)) as pool:
-            pending = pool.starmap_async(
-                _client_process, [(share, clients // processes) for share in shares]
-            )
-
-            def reached(count: int) -> bool:
-                if pending.ready() and not pending.successful():
-                    pending.get()  # raises the clients' error instead of waiting in vain
-                return bool(counter.value >= count)
-
-            wait_for(lambda: reached(surveys // 3), 600, "a third of the surveys")
-            cluster.restart("fast")
-            events.append(f"PostgreSQL restarted (fast) after {counter.value} surveys")
-            wait_for(lambda: reached(2 * surveys // 3), 600, "two thirds of the surveys")
-            redis.kill()
-            redis.start()
-            events.append(f"Redis SIGKILLed and restarted after {counter.value} surveys")
-            parts = pending.get(timeout=1200)
+        clients_.start()
+        wait_for(lambda: clients_.done >= surveys // 3, 600, "a third of the surveys")
+        cluster.restart("fast")
+        events.append(f"PostgreSQL restarted (fast) after {clients_.done} surveys")
+        wait_for(lambda: clients_.done >= 2 * surveys // 3, 600, "two thirds of the surveys")
+        redis.kill()
+        redis.start()
+        events.append(f"Redis SIGKILLed and restarted after {clients_.done} surveys")
+        clients_.join(1200)
         elapsed = time.perf_counter() - started
         for target in targets:
             wait_for(
@@ -261,7 +251,7 @@ def run(surveys: int, clients: int = 64, *, workdir: Path, processes: int = 4) -
                 "the hosts ready after it all",
             )
 
-        walks = [item for part in parts for item in part]
+        walks = list(clients_.results)
         engine = make_engine(url)
         with Session(engine) as session:
             waves.close_wave(session, None, wave_id, secret_key=SECRET)
