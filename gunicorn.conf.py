@@ -82,3 +82,11 @@ class PrivacyLogger(Logger):
 
 
 logger_class = PrivacyLogger
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """Metrics in multi-process mode (PROMETHEUS_MULTIPROC_DIR): forget a dead worker's gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

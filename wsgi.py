@@ -13,8 +13,17 @@ def _running_demo() -> bool:
     return "demo" in sys.argv[1:] and "flask" in sys.argv[0]
 
 
+def _running_check() -> bool:
+    # `flask --app wsgi check` reports an unreachable database itself, with everything else.
+    return "check" in sys.argv[1:] and "flask" in sys.argv[0]
+
+
 try:
-    app = create_app(demo=_running_demo())
+    app = create_app(demo=_running_demo(), preflight=_running_check())
 except ConfigError as error:
+    if _running_check():
+        from app.ops.cli import report_unloadable_settings
+
+        raise SystemExit(report_unloadable_settings(error)) from None
     print(f"error: {error}", file=sys.stderr)
     raise SystemExit(1) from None

@@ -16,11 +16,13 @@ from app import config, db
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = False) -> Flask:
+def create_app(
+    test_config: Mapping[str, Any] | None = None, *, demo: bool = False, preflight: bool = False
+) -> Flask:
     """Build the application from the environment (``test_config`` overrides settings in tests).
 
     Raises ``config.ConfigError`` with one line naming the variable when a setting is missing or
-    invalid, or the database cannot be reached.
+    invalid, or the database cannot be reached (``preflight``: ``flask check`` reports that).
     """
     instance_path = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
@@ -47,7 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
         MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024,
     )
     database = db.init_app(app, engine)
-    if not app.config.get("TESTING"):
+    if not app.config.get("TESTING") and not preflight:
         db.check_reachable(database.engine)
 
     if app.config["TRUSTED_PROXIES"]:
@@ -71,8 +73,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, demo: bool = Fal
 
 def _register_blueprints(app: Flask) -> None:
     # Imported by name: a blueprint that fails to import stops the app instead of leaving a hole.
-    from app import admin, auth, plans, reports, survey
+    from app import admin, auth, ops, plans, reports, survey
 
-    for module in (survey, auth, admin, reports, plans):
+    for module in (ops, survey, auth, admin, reports, plans):
         app.register_blueprint(module.bp)
         module.init_app(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app import migrate
 from app.db import get_database
@@ -28,6 +29,41 @@ def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION."""
     migrate.downgrade(get_database(current_app).engine, revision)
     click.echo(f"database at {revision}")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Print the revision the database is at, and whether that is the code's head."""
+    current = migrate.current_revisions(get_database(current_app).engine)
+    heads = migrate.script_heads()
+    if not current:
+        click.echo(f"no schema yet; the code's head is {', '.join(sorted(heads))}")
+        raise SystemExit(1)
+    state = "(head)" if current == heads else f"(the code's head is {', '.join(sorted(heads))})"
+    click.echo(f"{', '.join(sorted(current))} {state}")
+    if current != heads:
+        raise SystemExit(1)
+
+
+@db_group.command("history")
+@with_appcontext
+@click.option("--verbose", "-v", is_flag=True, help="Show each revision's full description.")
+def db_history(verbose: bool) -> None:
+    """List the migrations, newest first; the database's current one is marked."""
+    migrate.history(get_database(current_app).engine, verbose=verbose)
+
+
+@db_group.command("revision")
+@with_appcontext
+@click.option("--message", "-m", required=True, help="What the revision changes.")
+@click.option("--rev-id", help="Revision id (the project numbers them: 0003, 0004 …).")
+@click.option("--empty", is_flag=True, help="Write an empty revision (no comparison).")
+def db_revision(message: str, rev_id: str | None, empty: bool) -> None:
+    """Write a revision comparing the models with the database (read and edit it before use)."""
+    migrate.revision(
+        get_database(current_app).engine, message, autogenerate=not empty, rev_id=rev_id
+    )
 
 
 @click.command("demo")
@@ -83,3 +119,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
     __import__("app.admin.cli", fromlist=["init_app"]).init_app(app)
     app.cli.add_command(demo_command)
+    __import__("app.ops.cli", fromlist=["init_app"]).init_app(app)

@@ -103,6 +103,12 @@ def _rate_limit(raw: str) -> str:
     return raw
 
 
+def _metrics_path(raw: str) -> str:
+    if not raw.startswith("/") or raw.startswith(("/s/", "/static/")) or raw == "/":
+        raise ValueError(f"expected a path of its own such as /internal/metrics, got {raw!r}")
+    return raw
+
+
 #: Every setting the application reads. The README's configuration table is this list.
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -238,6 +244,13 @@ SETTINGS: tuple[Setting, ...] = (
         "31536000",
         "`Strict-Transport-Security` max-age sent with APP_ENV=production (`0`: not sent).",
         _int_at_least(0),
+    ),
+    Setting(
+        "METRICS_PATH",
+        None,
+        "Path of the Prometheus metrics page (for example `/internal/metrics`); unset: no "
+        "metrics page. Global figures only; serve it to the monitoring network, not the public.",
+        _metrics_path,
     ),
     Setting(
         "REPORT_PAGE_SIZE",

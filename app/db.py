@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import ConfigError
@@ -45,7 +45,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option of a connection that only reads (health checks): a plain deferred BEGIN,
+#: which never waits for a writer in WAL mode.
+READ_ONLY = {"survey_read_only": True}
+
+
 def _sqlite_begin(connection: Any) -> None:
+    if connection.get_execution_options().get("survey_read_only"):
+        connection.exec_driver_sql("BEGIN")
+        return
     # IMMEDIATE takes the write lock up front: two writers never deadlock on a lock upgrade, they
     # queue (busy_timeout). The embedded default trades write concurrency for that certainty.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -91,4 +99,10 @@ def get_session() -> Session:
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
-        session.close()
+        try:
+            session.close()
+        except DBAPIError as error:
+            # The rollback of close() met a connection the server dropped (a restart after the
+            # view ran): the server rolled back itself; the response stands, the pool drops it.
+            if not error.connection_invalidated:
+                raise

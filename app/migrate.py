@@ -25,3 +25,45 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
+
+
+def script_heads() -> set[str]:
+    """The head revision(s) of the migration scripts shipped with the code."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config_without_engine()).get_heads())
+
+
+def alembic_config_without_engine() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    """The revision(s) the database is at (empty: no schema yet)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from app.db import READ_ONLY
+
+    with engine.connect() as connection:
+        connection.execution_options(**READ_ONLY)
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def history(engine: Engine, *, verbose: bool = False) -> None:
+    """Print the migrations, newest first (Alembic's ``history``)."""
+    import sys
+
+    config = alembic_config(engine)
+    config.stdout = sys.stdout  # Alembic binds the stdout of import time; use today's
+    command.history(config, verbose=verbose, indicate_current=True)
+
+
+def revision(
+    engine: Engine, message: str, *, autogenerate: bool = True, rev_id: str | None = None
+) -> None:
+    """Write a new revision file under migrations/versions (compared with the models)."""
+    command.revision(
+        alembic_config(engine), message=message, autogenerate=autogenerate, rev_id=rev_id
+    )

@@ -12,11 +12,12 @@ the same ids, sends nothing twice.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from huey import Huey, crontab
+from huey import Huey, crontab, signals
 from huey.consumer import Consumer
 from huey.storage import RedisStorage, SqliteStorage
 
@@ -43,10 +44,31 @@ def init_app(app: Flask) -> None:
     else:
         path = Path(app.config.get("HUEY_STORAGE") or Path(app.instance_path) / "huey.sqlite3")
         path.parent.mkdir(parents=True, exist_ok=True)
+        # The queue names invitations: readable by its owner only (SQLite gives the -wal and
+        # -shm files the database file's mode).
+        path.touch(mode=0o600)
+        path.chmod(0o600)
         huey.storage_class = SqliteStorage
         huey.storage_kwargs = {"filename": str(path)}
     huey.immediate = False
     huey.storage = huey.create_storage()
+
+
+def redis_client() -> Any:
+    """The queue's Redis connection (``None`` when the queue is not on Redis)."""
+    if huey.immediate or not isinstance(huey.storage, RedisStorage):
+        return None
+    return huey.storage.conn
+
+
+@huey.signal(signals.SIGNAL_ERROR)  # type: ignore[untyped-decorator]
+def _count_failure(_signal: str, task: Any, exc: BaseException | None = None) -> None:
+    from app.ops.metrics import count_failed_job
+
+    try:
+        count_failed_job(redis_client())
+    except Exception:  # a metric must never turn a failed job into a crashed worker
+        log.warning("could not count a failed job (%s)", type(task).__name__)
 
 
 def _app() -> Flask:
@@ -172,4 +194,48 @@ def run_consumer(app: Flask, workers: int = 1) -> None:
     finally:
         session.close()
     dispatch()  # re-queue what a stopped worker left behind (claims in 'sending' are not resent)
-    consumer.run()
+    watch = RedisRestartWatch()
+    if redis_client() is not None:
+        threading.Thread(target=watch.run, name="redis-restart-watch", daemon=True).start()
+    try:
+        consumer.run()
+    finally:
+        watch.stop.set()
+
+
+class RedisRestartWatch:
+    """Re-queue due work after Redis restarted and lost its queue.
+
+    A Redis without persistence that is killed loses the jobs it held; the invitations they named
+    are still ``queued`` in the database. Each Redis run has its own ``run_id``: when it changes,
+    the first worker to notice (one Redis key, set once per run) recovers interrupted claims and
+    dispatches again if the queue is empty. A job queued twice sends nothing twice (claims).
+    """
+
+    interval = 1.0
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.run_id: str | None = None
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                self.check()
+            except Exception as error:  # Redis or the database away: try again next time
+                log.debug("redis watch: %s", type(error).__name__)
+
+    def check(self) -> bool:
+        """One look; returns True when this worker re-dispatched."""
+        client = redis_client()
+        if client is None:
+            return False
+        run_id = str(client.info("server")["run_id"])
+        previous, self.run_id = self.run_id, run_id
+        if previous is None or previous == run_id:
+            return False
+        if not client.set(f"safety-survey:redispatched:{run_id}", "1", nx=True, ex=3600):
+            return False  # another worker does it
+        result = sweep()
+        log.warning("Redis restarted; re-queued due invitations in %s jobs", result["jobs"])
+        return True

@@ -54,6 +54,11 @@ TEXT: dict[str, dict[str, str]] = {
         "err_nav": "The form was sent in an unexpected way. Please use the buttons below.",
         "closed_title": "This survey is closed",
         "closed_body": "The survey closed on {date}. Answers can no longer be sent. Thank you.",
+        "unavailable_title": "Please try again in a moment",
+        "unavailable_body": (
+            "The survey lost its connection for a moment. Your answers are kept: nothing was "
+            "half saved. Please go back and send the page again in a few seconds."
+        ),
         "done_title": "You have already answered",
         "done_body": "You have already answered this survey. Thank you for taking part.",
         "thanks_title": "Thank you",
@@ -128,6 +133,11 @@ TEXT: dict[str, dict[str, str]] = {
         "err_nav": "El formulario se envió de forma inesperada. Use los botones de abajo.",
         "closed_title": "Esta encuesta está cerrada",
         "closed_body": "La encuesta cerró el {date}. Ya no se pueden enviar respuestas. Gracias.",
+        "unavailable_title": "Vuelva a intentarlo en un momento",
+        "unavailable_body": (
+            "La encuesta perdió la conexión por un momento. Sus respuestas se conservan: nada "
+            "quedó guardado a medias. Vuelva atrás y envíe la página de nuevo en unos segundos."
+        ),
         "done_title": "Usted ya respondió",
         "done_body": "Usted ya respondió esta encuesta. Gracias por participar.",
         "thanks_title": "Gracias",

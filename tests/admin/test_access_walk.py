@@ -75,8 +75,9 @@ ALLOWED: dict[str, set[str]] = {
     # Out of scope answers 404 there (not 403): "not yours" and "unknown" look the same.
     "reports.download": {"admin", "leader"},
 }
-#: Public by design: the survey (a personal link is the credential) and static files.
-PUBLIC_BLUEPRINTS = {"survey"}
+#: Public by design: the survey (a personal link is the credential), static files, and the
+#: probes /healthz and /readyz (a load balancer has no login; they say nothing but ready or not).
+PUBLIC_BLUEPRINTS = {"survey", "ops"}
 NOT_FOUND_MEANS_DENIED = {"reports.download", "plans.plan"}
 
 
