@@ -266,7 +266,13 @@ def waves_remind(wave_id: int) -> None:
 @_one_line_errors
 def waves_close(wave_id: int) -> None:
     """Close the wave: links stop working, addresses are erased, counts kept."""
-    waves.close_wave(get_session(), None, wave_id, secret_key=current_app.config["SECRET_KEY"])
+    waves.close_wave(
+        get_session(),
+        None,
+        wave_id,
+        secret_key=current_app.config["SECRET_KEY"],
+        instance_path=current_app.instance_path,
+    )
     click.echo(f"closed wave {wave_id}")
 
 

@@ -303,7 +303,9 @@ def _wave_action(wave_id: int, verb: str) -> ResponseReturnValue:
             count = waves.retry_failed(session, actor, wave_id)
             flash(f"{count} failed deliveries queued again.", "ok")
         else:
-            waves.close_wave(session, actor, wave_id, secret_key=secret)
+            waves.close_wave(
+                session, actor, wave_id, secret_key=secret, instance_path=current_app.instance_path
+            )
             flash("Wave closed: links no longer work and email addresses were erased.", "ok")
     except waves.WaveError as error:
         flash(str(error), "error")

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models; the migrations in ``migrations/`` are the truth of the schema."""
 
 from app.models.audit import AuditEvent
+from app.models.background import LANGUAGE_QUESTION, BackgroundCount, LanguageItemSums
 from app.models.base import Base, utcnow
 from app.models.instruments import Instrument
 from app.models.org import PATH_SEPARATOR, Jurisdiction, OrgUnit, RosterEntry, UnitKind
@@ -10,8 +11,10 @@ from app.models.users import Role, User, user_units
 from app.models.waves import DeliveryStatus, Invitation, Wave, WaveStatus
 
 __all__ = [
+    "LANGUAGE_QUESTION",
     "PATH_SEPARATOR",
     "AuditEvent",
+    "BackgroundCount",
     "Base",
     "BatchStatus",
     "DailyCount",
@@ -20,6 +23,7 @@ __all__ = [
     "Instrument",
     "Invitation",
     "Jurisdiction",
+    "LanguageItemSums",
     "OrgUnit",
     "PendingResponse",
     "ReportBatch",

@@ -238,7 +238,7 @@ class _FakeConnection:
         self.results = results
         self.sent: list[str] = []
 
-    def send(self, message: object) -> mail.SendResult:
+    def send(self, message: object, wave_id: int) -> mail.SendResult:
         self.sent.append(str(message["To"]))  # type: ignore[index]
         return self.results.pop(0) if self.results else mail.SendResult(mail.Outcome.SENT, "250")
 
@@ -345,7 +345,7 @@ def test_outbox_backend_writes_one_eml_per_message(
     with app.app_context():
         tasks.init_app(app)
         tasks.dispatch()
-    files = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
+    files = sorted((Path(app.instance_path) / "outbox").glob("wave-*/*.eml"))
     assert len(files) == 3
     assert b"/s/" in files[0].read_bytes()
 
@@ -362,7 +362,7 @@ def test_a_crash_mid_group_leaves_only_the_message_in_flight_in_doubt(
     mailer = _FakeMailer([])
     sent = mailer.connection.sent
 
-    def send(message: object) -> mail.SendResult:
+    def send(message: object, wave_id: int) -> mail.SendResult:
         if len(sent) == 2:
             raise _Crash
         sent.append(str(message["To"]))  # type: ignore[index]

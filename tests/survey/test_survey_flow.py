@@ -10,7 +10,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import DailyCount, Draft, Invitation, PendingResponse, Response, Wave, WaveStatus
+from app.models import (
+    BackgroundCount,
+    DailyCount,
+    Draft,
+    Invitation,
+    PendingResponse,
+    Response,
+    Wave,
+    WaveStatus,
+)
 from app.services import responses
 from app.services.tokens import hash_token
 from tests.conftest import TEST_SECRET
@@ -122,8 +131,16 @@ def test_complete_survey_stores_one_pooled_answer_and_one_count(
     assert responses.move_pool(session, seeded.wave_id, flush_all=True, secret_key=TEST_SECRET) == 1
     stored = session.scalars(select(Response)).one()
     assert stored.answers == answers
-    assert stored.background == {"role": 2}
     assert stored.comment == "More time."
+    # The role is no longer on the response: it was counted, jurisdiction-wide, by the mover.
+    counted = dict(
+        session.execute(
+            select(BackgroundCount.option, BackgroundCount.count).where(
+                BackgroundCount.wave_id == seeded.wave_id, BackgroundCount.question == "role"
+            )
+        )
+    )
+    assert counted == {2: 1}
 
 
 def test_not_applicable_and_skipped_items_are_stored_as_missing(
