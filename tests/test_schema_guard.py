@@ -90,7 +90,7 @@ def test_answer_tables_have_no_background_or_language_column(engine: Engine, tab
     assert found == [], f"{table} has columns that could single a person out: {found}"
 
 
-@pytest.mark.parametrize("table", ["background_counts", "language_item_sums"])
+@pytest.mark.parametrize("table", ["background_counts", "language_item_sums", "language_holdbacks"])
 def test_background_aggregates_have_no_unit(engine: Engine, table: str) -> None:
     """Background answers are kept per jurisdiction only: no unit column, no link to a unit."""
     columns = {c["name"] for c in inspect(engine).get_columns(table)}

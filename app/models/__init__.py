@@ -1,7 +1,12 @@
 """Typed SQLAlchemy models; the migrations in ``migrations/`` are the truth of the schema."""
 
 from app.models.audit import AuditEvent
-from app.models.background import LANGUAGE_QUESTION, BackgroundCount, LanguageItemSums
+from app.models.background import (
+    LANGUAGE_QUESTION,
+    BackgroundCount,
+    LanguageHoldback,
+    LanguageItemSums,
+)
 from app.models.base import Base, utcnow
 from app.models.instruments import Instrument
 from app.models.org import PATH_SEPARATOR, Jurisdiction, OrgUnit, RosterEntry, UnitKind
@@ -23,6 +28,7 @@ __all__ = [
     "Instrument",
     "Invitation",
     "Jurisdiction",
+    "LanguageHoldback",
     "LanguageItemSums",
     "OrgUnit",
     "PendingResponse",

@@ -8,10 +8,10 @@ model"; ``app/services/background.py``).
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
+from app.models.base import Base, random_uuid
 
 #: The key under which response languages are counted like a background question (instrument
 #: keys start with a letter, so it cannot collide); option = 1-based index in the instrument's
@@ -59,3 +59,20 @@ class LanguageItemSums(Base):
     sum_a: Mapped[int] = mapped_column(Integer, default=0)
     sum_b: Mapped[int] = mapped_column(Integer, default=0)
     sum_ab: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LanguageHoldback(Base):
+    """One moved answer set's items, sealed to the mix key, waiting until its language has enough.
+
+    Sums of a language with one or two respondents would be their answers; so a language's
+    entries are added to ``language_item_sums`` only ``min_report_n`` or more at a time, and wait
+    here (openable by the mixer alone) until then. Whatever is still here when the wave closes is
+    deleted: those answers stay out of the per-language sums (they are in the responses).
+    """
+
+    __tablename__ = "language_holdbacks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=random_uuid)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(16))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)

@@ -13,6 +13,9 @@ jurisdiction-wide aggregates are kept (one wave belongs to one jurisdiction):
   sufficient statistics of the answers of the respondents who answered both: ``n``, ``sum_a``,
   ``sum_b``, ``sum_ab``. That is enough for the item means, variances and covariances per
   language which the invariance test across languages needs (:func:`language_moments`).
+  A language's answers are added ``min_report_n`` or more at a time; fewer wait in
+  ``language_holdbacks``, sealed to the mix key, and what still waits at the close is deleted
+  (so up to ``min_report_n - 1`` answer sets per language may be missing from the sums).
 
 **Missing answers: pairwise deletion.** For items *a* and *b* only respondents who answered both
 count: ``mean_a|ab = sum_a / n``, ``cov_ab = (sum_ab - sum_a * sum_b / n) / (n - 1)`` — the rule of
@@ -32,12 +35,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 import surveys
-from app.models import LANGUAGE_QUESTION, BackgroundCount, LanguageItemSums, Wave
+from app.models import (
+    LANGUAGE_QUESTION,
+    BackgroundCount,
+    LanguageHoldback,
+    LanguageItemSums,
+    Wave,
+)
 from app.models import Instrument as InstrumentRow
+from app.models.base import random_uuid
+from app.services import sealing
 from app.services.drafts import dialect_insert
 from app.services.instruments import definition_of
 
@@ -46,6 +57,7 @@ __all__ = [
     "BackgroundTable",
     "LanguageMoments",
     "background_tables",
+    "discard_held",
     "language_moments",
     "record_batch",
 ]
@@ -72,7 +84,12 @@ def _wave(session: Session, wave_id: int) -> tuple[surveys.Instrument, int]:
 
 
 def record_batch(
-    session: Session, wave_id: int, jurisdiction_id: int, entries: list[dict[str, Any]]
+    session: Session,
+    wave_id: int,
+    jurisdiction_id: int,
+    entries: list[dict[str, Any]],
+    *,
+    mix_keys: sealing.Keyring | None = None,
 ) -> None:
     """Add one moved batch to the wave's counters and per-language sums (the caller commits).
 
@@ -80,14 +97,22 @@ def record_batch(
     "en", "items": {item: answer or None}}`` (questions or items left out count as not
     answered). Raises ValueError, before anything is written, for a question, option or item the
     wave's instrument does not have.
+
+    A language's answers reach the sums only ``min_report_n`` or more at a time (sums over fewer
+    would be nearly their answers, and a copy of the database before and after a batch would tell
+    what one batch added). Fewer wait in ``language_holdbacks`` sealed to the mix public key; the
+    mixer passes ``mix_keys`` to seal them and to open them once enough have come. Without keys
+    (the demo's seeding, which hands over whole waves) a group too small is not kept at all.
     """
     if not entries:
         return
-    instrument, _ = _wave(session, wave_id)
+    instrument, min_n = _wave(session, wave_id)
     counts = _count_background(instrument, entries)
-    sums = _item_sums(instrument, entries)
-    insert = dialect_insert(session)
-    statement = insert(BackgroundCount)
+    groups = _language_rows(instrument, entries)
+    ready = _release_groups(session, wave_id, groups, min_n, mix_keys)
+    sums = _item_sums(instrument.item_keys, ready)
+    upsert = dialect_insert(session)
+    statement = upsert(BackgroundCount)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[
@@ -111,7 +136,7 @@ def record_batch(
     if not sums:
         return
     table = LanguageItemSums.__table__.c
-    statement = insert(LanguageItemSums)
+    statement = upsert(LanguageItemSums)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[
@@ -152,12 +177,15 @@ def _count_background(
     return counts
 
 
-def _item_sums(
+def _language_rows(
     instrument: surveys.Instrument, entries: Sequence[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
+) -> dict[str, list[np.ndarray]]:
+    """Each entry's items as a row (NaN = not answered), grouped by language."""
     keys = instrument.item_keys
     position = {key: i for i, key in enumerate(keys)}
-    points = {item.key: scale.points for scale in instrument.scales for item in scale.items}
+    points = {
+        item.key: scale.response_scale.points for scale in instrument.scales for item in scale.items
+    }
     by_language: dict[str, list[np.ndarray]] = {}
     for entry in entries:
         row = np.full(len(keys), np.nan)
@@ -172,9 +200,82 @@ def _item_sums(
         language = entry.get("language")
         if language in instrument.languages:  # an unrecorded language has no sums to join
             by_language.setdefault(str(language), []).append(row)
+    return by_language
+
+
+def _encode(row: np.ndarray) -> bytes:
+    # One byte per item (0 = not answered): every held entry has the same length.
+    return bytes(0 if np.isnan(v) else int(v) for v in row)
+
+
+def _decode(raw: bytes) -> np.ndarray:
+    return np.array([np.nan if b == 0 else float(b) for b in raw])
+
+
+def _release_groups(
+    session: Session,
+    wave_id: int,
+    groups: Mapping[str, list[np.ndarray]],
+    min_n: int,
+    mix_keys: sealing.Keyring | None,
+) -> dict[str, list[np.ndarray]]:
+    """The rows to add to the sums now, per language; the rest is held back (sealed) or dropped."""
+    ready: dict[str, list[np.ndarray]] = {}
+    for language, rows in sorted(groups.items()):
+        held = (
+            session.execute(
+                select(LanguageHoldback.id, LanguageHoldback.sealed).where(
+                    LanguageHoldback.wave_id == wave_id, LanguageHoldback.language == language
+                )
+            ).all()
+            if mix_keys is not None
+            else []
+        )
+        if len(held) + len(rows) >= min_n:
+            assert mix_keys is not None or not held
+            opened = [_decode(mix_keys.open(bytes(blob))) for _, blob in held] if mix_keys else []
+            if held:
+                session.execute(
+                    delete(LanguageHoldback)
+                    .where(LanguageHoldback.id.in_([row_id for row_id, _ in held]))
+                    .execution_options(synchronize_session=False)
+                )
+            ready[language] = [*rows, *opened]
+        elif mix_keys is not None:
+            public = mix_keys.public
+            session.execute(
+                insert(LanguageHoldback),
+                [
+                    {
+                        "id": random_uuid(),
+                        "wave_id": wave_id,
+                        "language": language,
+                        "sealed": public.seal(_encode(row)),
+                    }
+                    for row in rows
+                ],
+            )
+    return ready
+
+
+def discard_held(session: Session, wave_id: int) -> int:
+    """Delete what still waits for its language when the wave closes (the caller commits)."""
+    result = session.execute(
+        delete(LanguageHoldback)
+        .where(LanguageHoldback.wave_id == wave_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _item_sums(
+    keys: tuple[str, ...], by_language: Mapping[str, list[np.ndarray]]
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     upper = np.triu_indices(len(keys))
     for language, answer_rows in sorted(by_language.items()):
+        if not answer_rows:
+            continue
         x = np.vstack(answer_rows)
         answered = (~np.isnan(x)).astype(np.int64)
         values = np.where(answered == 1, x, 0).astype(np.int64)

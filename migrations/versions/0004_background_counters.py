@@ -11,7 +11,7 @@ The old column's bytes: SQLite rebuilds the table (secure_delete zeroes the old 
 the rows are rewritten here and ``app.migrate.upgrade`` runs VACUUM FULL on the table afterwards.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 import json
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -86,6 +86,25 @@ def _create_tables() -> None:
     with op.batch_alter_table("language_item_sums", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_language_item_sums_jurisdiction_id"), ["jurisdiction_id"], unique=False
+        )
+
+    op.create_table(
+        "language_holdbacks",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("wave_id", sa.Integer(), nullable=False),
+        sa.Column("language", sa.String(length=16), nullable=False),
+        sa.Column("sealed", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["wave_id"],
+            ["waves.id"],
+            name=op.f("fk_language_holdbacks_wave_id_waves"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_language_holdbacks")),
+    )
+    with op.batch_alter_table("language_holdbacks", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_language_holdbacks_wave_id"), ["wave_id"], unique=False
         )
 
 
@@ -162,6 +181,9 @@ def downgrade() -> None:
         )
     with op.batch_alter_table("responses", schema=None) as batch_op:
         batch_op.alter_column("background", server_default=None)
+    with op.batch_alter_table("language_holdbacks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_language_holdbacks_wave_id"))
+    op.drop_table("language_holdbacks")
     with op.batch_alter_table("language_item_sums", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_language_item_sums_jurisdiction_id"))
     op.drop_table("language_item_sums")
