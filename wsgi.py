@@ -13,8 +13,20 @@ def _running_demo() -> bool:
     return "demo" in sys.argv[1:] and "flask" in sys.argv[0]
 
 
+def _role() -> str:
+    # Which keys this process reads (app/keys.py): a worker reads the private keys at start;
+    # gunicorn and `flask run` are web processes, which read the public keys only.
+    if "flask" not in sys.argv[0]:
+        return "web"
+    arguments = sys.argv[1:]
+    for role in ("demo", "worker", "keys"):
+        if role in arguments:
+            return role
+    return "web" if "run" in arguments else "cli"
+
+
 try:
-    app = create_app(demo=_running_demo())
+    app = create_app(demo=_running_demo(), role=_role())
 except ConfigError as error:
     print(f"error: {error}", file=sys.stderr)
     raise SystemExit(1) from None

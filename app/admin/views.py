@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
 import surveys
-from app import tasks
+from app import keys, tasks
 from app.admin import bp
 from app.admin.charts import daily_responses_svg
 from app.admin.forms import (
@@ -291,10 +291,9 @@ def _wave_action(wave_id: int, verb: str) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         flash("The form expired; try again.", "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
-    secret = current_app.config["SECRET_KEY"]
     try:
         if verb == "launch":
-            count = waves.launch_wave(session, actor, wave_id, secret_key=secret)
+            count = waves.launch_wave(session, actor, wave_id, mailer_public=keys.mailer_public())
             flash(f"Wave launched: {count} invitations queued.", "ok")
         elif verb == "remind":
             count = waves.remind_wave(session, actor, wave_id)
@@ -303,9 +302,8 @@ def _wave_action(wave_id: int, verb: str) -> ResponseReturnValue:
             count = waves.retry_failed(session, actor, wave_id)
             flash(f"{count} failed deliveries queued again.", "ok")
         else:
-            waves.close_wave(
-                session, actor, wave_id, secret_key=secret, instance_path=current_app.instance_path
-            )
+            waves.close_wave(session, actor, wave_id, instance_path=current_app.instance_path)
+            tasks.mix_wave(wave_id)  # the mixer (it holds the key) moves what is left in the pool
             flash("Wave closed: links no longer work and email addresses were erased.", "ok")
     except waves.WaveError as error:
         flash(str(error), "error")

@@ -16,7 +16,7 @@ from app import tasks
 from app.db import get_database
 from app.models import DeliveryStatus, Invitation, Jurisdiction, Wave, utcnow
 from app.services import delivery, mail, roster, tokens, waves
-from tests.conftest import TEST_SECRET, make_test_app
+from tests.conftest import TEST_KEYS, make_test_app
 
 from .conftest import roster_csv
 from .smtp_server import ScriptedHandler, SmtpServer, html_of, text_of, token_of
@@ -68,7 +68,7 @@ def open_wave(
         timezone="America/Chicago",
         **settings,
     )
-    waves.launch_wave(session, None, wave.id, secret_key=TEST_SECRET)
+    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
     return wave
 
 
@@ -223,7 +223,7 @@ def _deliver_due(session: Session, app: Flask, now: datetime) -> delivery.Delive
             session,
             batch,
             mail.mailer_from_config(app.config, app.instance_path),
-            secret_key=TEST_SECRET,
+            mailer_keys=TEST_KEYS.mailer,
             public_url=app.config["PUBLIC_URL"],
             mail_from=app.config["MAIL_FROM"],
             clock=lambda: now,
@@ -259,7 +259,7 @@ def _fake_deliver(session: Session, ids: list[int], mailer: _FakeMailer, now: da
         session,
         ids,
         mailer,
-        secret_key=TEST_SECRET,
+        mailer_keys=TEST_KEYS.mailer,
         public_url="https://x",
         mail_from="s@x",
         clock=lambda: now,
