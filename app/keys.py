@@ -137,6 +137,11 @@ def _state(app: Flask | None = None) -> _State:
     return state  # type: ignore[no-any-return]
 
 
+def role(app: Flask | None = None) -> str:
+    """What this process is for (``ROLES``)."""
+    return _state(app).role
+
+
 def mix_public(app: Flask | None = None) -> sealing.PublicKey:
     key = _state(app).mix_public
     if key is None:

@@ -303,6 +303,7 @@ def _deliver(
                             timezone=info.timezone,
                             jurisdiction=info.jurisdiction,
                             min_n=info.min_n,
+                            privacy_url=f"{public_url.rstrip('/')}/privacy",
                         ),
                         mail_from,
                     )

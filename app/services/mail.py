@@ -88,6 +88,8 @@ class Invite:
     timezone: str
     jurisdiction: str
     min_n: int
+    #: The privacy page (what holds, with the wave's own thresholds, and what remains possible).
+    privacy_url: str = ""
 
 
 def format_closing(closes_at: datetime, timezone: str, language: str) -> str:
@@ -112,6 +114,7 @@ def build_message(invite: Invite, mail_from: str) -> EmailMessage:
         "closes": closes,
         "jurisdiction": invite.jurisdiction,
         "min_n": invite.min_n,
+        "privacy_url": invite.privacy_url,
         "subject": subject,
     }
     message = EmailMessage(policy=SMTP_POLICY)

@@ -206,6 +206,7 @@ def privacy() -> ResponseReturnValue:
         pool_k=terms.pool_k if terms else config["POOL_K"],
         for_your_survey=terms is not None,
         mix_key_in_web=bool(config.get("MIX_KEY_IN_WEB")),
+        demo=keys.role() == "demo",
         comment_n=instrument.comment.min_report_n if instrument.comment else None,
         max_comment=instrument.comment.max_length if instrument.comment else None,
     )
