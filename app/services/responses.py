@@ -477,7 +477,7 @@ def submit_response(
             {"id": random_uuid(), "wave_id": wave_id, "unit_id": unit_id, "ciphertext": sealed},
         )
         # Counted before the commit (same figure as after it, one transaction fewer): only a
-        # hint for close_pool_after_submit, which counts again under its own locks.
+        # hint for the mixer job, which counts again under its own locks.
         pooled = session.scalar(_POOL_SIZE, {"pool_wave": wave_id, "pool_unit": unit_id})
         session.commit()
     except BaseException:
