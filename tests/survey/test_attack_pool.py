@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
@@ -365,3 +365,18 @@ def test_the_same_opener_opens_every_entry_and_draft_stored_the_old_way() -> Non
     old_draft = drafts.seal(keys.key, b"{}", keys.lookup.encode())
     assert _try_open(old_draft, [keys.lookup.encode()]) is None  # token-keyed: needs the link
     assert drafts.unseal(keys.key, old_draft, keys.lookup.encode()) == b"{}"  # which 0002 gave
+
+
+def test_the_close_erases_every_sealed_link_so_the_mailer_key_rebuilds_none(
+    session: Session,
+) -> None:
+    from app.models import Invitation
+    from app.services import tokens, waves
+
+    seeded = seed_wave(session, invitations=4)
+    sealed = [bytes(b) for b in session.scalars(select(Invitation.token_sealed))]
+    assert {tokens.open_token(TEST_KEYS.mailer, b) for b in sealed} == set(seeded.tokens)
+    waves.close_wave(session, None, seeded.wave_id)
+    left = session.execute(select(Invitation.token_sealed, Invitation.email)).all()
+    assert len(left) == 4
+    assert all(token is None and email is None for token, email in left)
