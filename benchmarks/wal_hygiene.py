@@ -9,7 +9,10 @@ which holds all of SQLite's work). Three modes, each on a fresh database, run in
 - ``no-hygiene``: WAL without secure_delete or checkpoint (before issue 9);
 - ``rollback-journal``: ``journal_mode=DELETE`` with secure_delete (no WAL to checkpoint).
 
-    .venv/bin/python benchmarks/wal_hygiene.py [--people 300]
+    .venv/bin/python benchmarks/wal_hygiene.py [--people 300] [--vacuum-invitations 100000]
+
+It ends with PostgreSQL (``BENCH_PG_URL``, skipped if unreachable): how long the close's
+``VACUUM FULL`` takes, during which each table is locked.
 
 The HTTP figures with 32 concurrent clients are ``benchmarks/submit.py``'s (legs ``sqlite``,
 ``sqlite-no-hygiene``, ``sqlite-rollback-journal``); this one isolates the database work.
@@ -107,9 +110,67 @@ def run(mode: str, people: int, workdir: Path) -> tuple[list[float], list[float]
     return walls, cpus, wal_bytes
 
 
+def vacuum_after_close(admin_url: str, invitations: int) -> None:
+    """PostgreSQL: how long the close's VACUUM FULL (exclusive lock on each table) takes for
+    ``invitations`` closed invitations (addresses and sealed tokens erased)."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from app.db import make_engine, vacuum_tables
+    from app.migrate import upgrade
+    from app.services.waves import SCRUBBED_TABLES
+
+    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"bench_vacuum_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # reported, then skipped
+        print(f"-- postgresql: skipped ({type(error).__name__}: cannot create a database)")
+        return
+    engine = make_engine(admin_url.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        upgrade(engine)
+        with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO jurisdictions (name, slug, shares_benchmarks, created_at) "
+                "VALUES ('J', 'j', true, now())",
+                "INSERT INTO instruments (key, version, definition, checksum, created_at) "
+                "VALUES ('k', '1', '{}', 'x', now())",
+                "INSERT INTO org_units (jurisdiction_id, name, path, kind, active) "
+                "VALUES (1, 'A', '', 'agency', true)",
+                "INSERT INTO waves (jurisdiction_id, instrument_id, year, opens_at, closes_at, "
+                "timezone, status, min_report_n, pool_k, reminder_max, reminder_min_days, "
+                "reminders_sent, created_at) VALUES (1, 1, 2026, now(), now(), 'UTC', 'closed', "
+                "5, 10, 2, 7, 0, now())",
+                "INSERT INTO invitations (wave_id, unit_id, email, language, token_hash, "
+                "token_sealed, completed, delivery_status, send_wanted, send_done, attempts) "
+                "SELECT 1, 1, 'person' || g || '@example.org', 'en', md5(g::text) || "
+                "md5((g + 1)::text), decode(repeat('ab', 100), 'hex'), g % 3 = 0, 'sent', 0, 0, 1 "
+                f"FROM generate_series(1, {int(invitations)}) g",
+                # What the close does to them.
+                "UPDATE invitations SET email = NULL, token_sealed = NULL",
+            ):
+                connection.execute(text(statement))
+        started = time.perf_counter()
+        vacuum_tables(engine, SCRUBBED_TABLES)
+        print(
+            f"-- postgresql: VACUUM FULL of {', '.join(SCRUBBED_TABLES)} after closing "
+            f"{invitations:,} invitations: {time.perf_counter() - started:.2f} s"
+        )
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--vacuum-invitations", type=int, default=100_000)
     args = parser.parse_args()
     print(
         f"WAL hygiene benchmark on {os.cpu_count()} cores, load average "
@@ -133,6 +194,10 @@ def main() -> int:
             f"p99 {p99 * 1000:.2f} ms; CPU per submit {statistics.mean(cpus) * 1000:.2f} ms; "
             f"WAL left after the run: {', '.join(f'{s:,} bytes' for s in wal_sizes)}"
         )
+    vacuum_after_close(
+        os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        args.vacuum_invitations,
+    )
     return 0
 
 
