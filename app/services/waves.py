@@ -17,7 +17,7 @@ from sqlalchemy import Engine, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 import surveys
-from app.db import vacuum_tables
+from app.db import scrub_journal, vacuum_tables
 from app.models import (
     DailyCount,
     DeliveryStatus,
@@ -430,6 +430,9 @@ def close_wave(
         automatic=not isinstance(actor, User) and actor == "system",
     )
     session.commit()
+    # The erased addresses, sealed links and deleted drafts leave SQLite's WAL now, not only
+    # after the mixer's final flush (which may wait for a worker).
+    scrub_journal(session)
     if instance_path is not None:
         mail.purge_outbox(instance_path, wave.id)
     return wave
