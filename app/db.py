@@ -106,7 +106,8 @@ def vacuum_tables(engine: Engine, tables: tuple[str, ...]) -> None:
     Plain VACUUM only marks dead tuples' space free; their bytes stay in the page until reused
     (``get_raw_page`` still shows them). VACUUM FULL writes a new file holding only live rows and
     drops the old one. It holds an exclusive lock on each table while it runs (1.2–1.8 s for
-    100,000 closed invitations, ``benchmarks/wal_hygiene.py``). SQLite: a checkpoint (secure_delete already zeroed the rows).
+    100,000 closed invitations, ``benchmarks/wal_hygiene.py``). SQLite: a checkpoint (secure_delete
+    already zeroed the rows).
     """
     if engine.dialect.name == "sqlite":
         checkpoint(engine)
