@@ -216,3 +216,30 @@ def test_a_web_process_that_can_read_the_mix_key_warns_and_tells_staff(
     assert not any("mix private key" in r.getMessage() for r in caplog.records)
     page = app.test_client().get("/privacy").get_data(as_text=True)
     assert "can also read the mix private key" not in page
+
+
+def test_the_demo_generates_every_key_owner_only_and_its_privacy_page_says_it_holds_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import create_app
+
+    instance = tmp_path / "instance"
+    monkeypatch.setenv("INSTANCE_PATH", str(instance))
+    for setting, _ in FILES.values():
+        monkeypatch.delenv(setting, raising=False)
+    app = create_app(
+        {"SECRET_KEY": TEST_SECRET, "DATABASE_URL": f"sqlite:///{tmp_path / 'd.sqlite3'}"},
+        demo=True,
+        role="demo",
+    )
+    folder = instance / "keys"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "mailer.key",
+        "mailer.pub",
+        "mix.key",
+        "mix.pub",
+    ]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
+    page = app.test_client().get("/privacy").get_data(as_text=True)
+    assert "can also read the mix private key" in page
+    assert "this is the demo, where one process serves the pages" in page
