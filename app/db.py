@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +14,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import ConfigError
+
+log = logging.getLogger(__name__)
 
 #: SQLite journal: WAL, emptied by :func:`scrub_journal` after every transaction that deletes
 #: something a person could be recognised by (see the README, "What stays on disk").
@@ -115,8 +119,54 @@ def vacuum_tables(engine: Engine, tables: tuple[str, ...]) -> None:
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if not _wait_for_older_transactions(connection, VACUUM_WAIT_SECONDS):
+            log.warning(
+                "VACUUM FULL after a close: a transaction older than the close was still open "
+                "after %s s, so row versions it might still read (erased addresses, drafts, pool "
+                "entries) stay in the table files until the next VACUUM FULL",
+                VACUUM_WAIT_SECONDS,
+            )
         for table in tables:
             connection.exec_driver_sql(f'VACUUM FULL "{table}"')
+
+
+#: How long the close's VACUUM FULL waits for transactions older than the close to end.
+VACUUM_WAIT_SECONDS = 120.0
+
+# Transactions that started before ``:target`` and are still open anywhere on the server (their
+# xids hold back what VACUUM may drop, through every snapshot's xmin), or snapshots older than it
+# held by other sessions of this database.
+_OLDER_TRANSACTIONS = """
+SELECT pg_snapshot_xmin(pg_current_snapshot()) <= CAST(%(target)s AS xid8)
+    OR EXISTS (
+        SELECT 1 FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+          AND backend_xmin IS NOT NULL
+          AND age(backend_xmin) >= age(CAST(%(target32)s AS xid))
+    )
+"""
+
+
+def _wait_for_older_transactions(connection: Any, seconds: float) -> bool:
+    """Wait until no transaction that began before now can still see a dead row version.
+
+    VACUUM FULL copies a dead row version along if any open transaction might still read it
+    (PostgreSQL's MVCC): a long report query, a ``pg_dump``, or any transaction on the same server
+    that began before the close. Returns False if that did not happen within ``seconds``.
+    """
+    target = connection.exec_driver_sql("SELECT pg_current_xact_id()::text").scalar_one()
+    # pg_current_xact_id() gave this autocommit statement an xid of its own; everything the
+    # close deleted or overwrote was committed before it.
+    deadline = time.monotonic() + seconds
+    while True:
+        older = connection.exec_driver_sql(
+            _OLDER_TRANSACTIONS, {"target": target, "target32": str(int(target) % 2**32)}
+        ).scalar_one()
+        if not older:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
 
 
 def check_reachable(engine: Engine) -> None:
