@@ -13,13 +13,25 @@ def _running_demo() -> bool:
     return "demo" in sys.argv[1:] and "flask" in sys.argv[0]
 
 
+def _role() -> str:
+    # Which keys this process reads (app/keys.py): a worker reads the private keys at start;
+    # gunicorn and `flask run` are web processes, which read the public keys only.
+    if "flask" not in sys.argv[0]:
+        return "web"
+    arguments = sys.argv[1:]
+    for role in ("demo", "worker", "keys"):
+        if role in arguments:
+            return role
+    return "web" if "run" in arguments else "cli"
+
+
 def _running_check() -> bool:
     # `flask --app wsgi check` reports an unreachable database itself, with everything else.
     return "check" in sys.argv[1:] and "flask" in sys.argv[0]
 
 
 try:
-    app = create_app(demo=_running_demo(), preflight=_running_check())
+    app = create_app(demo=_running_demo(), preflight=_running_check(), role=_role())
 except ConfigError as error:
     if _running_check():
         from app.ops.cli import report_unloadable_settings

@@ -11,20 +11,29 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import config, db
+from app import config, db, files
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(
-    test_config: Mapping[str, Any] | None = None, *, demo: bool = False, preflight: bool = False
+    test_config: Mapping[str, Any] | None = None,
+    *,
+    demo: bool = False,
+    preflight: bool = False,
+    role: str | None = None,
 ) -> Flask:
     """Build the application from the environment (``test_config`` overrides settings in tests).
+
+    ``role`` says what the process is for (``app.keys.ROLES``): a ``web`` process (gunicorn,
+    the default) reads only the public keys; a ``worker`` also reads and checks the private ones
+    at start; ``keys`` (the key commands) reads none.
 
     Raises ``config.ConfigError`` with one line naming the variable when a setting is missing or
     invalid, or the database cannot be reached (``preflight``: ``flask check`` reports that).
     """
     instance_path = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    files.restrict_instance(instance_path)
     app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     overrides = dict(test_config or {})
     if demo and not os.environ.get("APP_ENV"):
@@ -47,6 +56,13 @@ def create_app(
         and not app.config.get("TESTING"),
         # Flask's own default is None (no cap); uploads (rosters) are refused above 20 MB.
         MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024,
+    )
+    from app import keys
+
+    keys.init_app(
+        app,
+        role=role or ("demo" if demo else "web"),
+        generate=demo or bool(app.config.get("TESTING")),
     )
     database = db.init_app(app, engine)
     if not app.config.get("TESTING") and not preflight:

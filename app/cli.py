@@ -19,7 +19,9 @@ def db_group() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
-    migrate.upgrade(get_database(current_app).engine, revision)
+    app = current_app
+    settings = {**app.config, "INSTANCE_PATH": app.instance_path}
+    migrate.upgrade(get_database(app).engine, revision, settings=settings)
     click.echo(f"database at {revision}")
 
 
@@ -74,14 +76,16 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Create and migrate the database, seed the demo data, print logins and links, serve."""
     from pathlib import Path
 
-    from app import demo
+    from app import demo, keys
     from app.db import get_session
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    migrate.upgrade(get_database(app).engine)
+    migrate.upgrade(
+        get_database(app).engine, settings={**app.config, "INSTANCE_PATH": app.instance_path}
+    )
     session = get_session()
     info = demo.seed(
-        session, app.config["SECRET_KEY"], app.config["PUBLIC_URL"], Path(app.instance_path)
+        session, keys.mailer_keyring(app), app.config["PUBLIC_URL"], Path(app.instance_path)
     )
     # End the read transaction: on SQLite it holds the write lock the job consumer needs.
     session.close()
@@ -92,6 +96,11 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"  national coordinator   {demo.NATIONAL_LOGIN}")
     click.echo(f"  jurisdiction admin     {demo.ADMIN_LOGIN}")
     click.echo(f"  leader (Alder County)  {demo.LEADER_LOGIN}")
+    click.echo(
+        "Key pairs (0600; in this demo one process serves, mixes and mails, so it holds all):"
+    )
+    for (kind, half), (setting, _) in keys.FILES.items():
+        click.echo(f"  {setting:<24} {keys.path_of(app.config, app.instance_path, kind, half)}")
     click.echo("Three survey links from Alder County's open 2026 wave:")
     for link in info.links:
         click.echo(f"  {link}")
@@ -120,3 +129,4 @@ def init_app(app: Flask) -> None:
     __import__("app.admin.cli", fromlist=["init_app"]).init_app(app)
     app.cli.add_command(demo_command)
     __import__("app.ops.cli", fromlist=["init_app"]).init_app(app)
+    __import__("app.keys", fromlist=["init_cli"]).init_cli(app)

@@ -114,10 +114,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SECRET_KEY",
         None,
-        "Signs sessions and derives the keys for survey links and the shuffle pool. "
+        "Signs sessions, CSRF tokens and rate-limit keys only (nothing stored depends on it). "
         "Required outside the demo and tests (at least 32 characters). `make demo` keeps one in "
         "`instance/secret_key`.",
         _secret_key,
+    ),
+    Setting(
+        "MIX_PUBLIC_KEY_FILE",
+        None,
+        "File of the mix public key: web processes seal submitted answers to it. Default: "
+        "`instance/keys/mix.pub` (`flask --app wsgi keys generate` creates both pairs).",
+    ),
+    Setting(
+        "MIX_PRIVATE_KEY_FILE",
+        None,
+        "File of the mix private key(s): set it for the worker that mixes the shuffle pool "
+        "only. Default: `instance/keys/mix.key` if it exists; a web process that can read it "
+        "warns at start and the privacy page says so.",
+    ),
+    Setting(
+        "MAILER_PUBLIC_KEY_FILE",
+        None,
+        "File of the mailer public key: link tokens are sealed to it at launch. Default: "
+        "`instance/keys/mailer.pub`.",
+    ),
+    Setting(
+        "MAILER_PRIVATE_KEY_FILE",
+        None,
+        "File of the mailer private key(s): set it for the worker that sends invitations and "
+        "reminders only. Default: `instance/keys/mailer.key` if it exists.",
     ),
     Setting(
         "DATABASE_URL",

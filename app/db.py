@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +14,15 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: SQLite journal: WAL, emptied by :func:`scrub_journal` after every transaction that deletes
+#: something a person could be recognised by (see the README, "What stays on disk").
+SQLITE_JOURNAL_MODE = "WAL"
+#: How long a checkpoint right after a submit may wait for other connections to step off the WAL
+#: before it leaves the work to the next one (a request must not queue behind every reader).
+CHECKPOINT_WAIT_MS = 200
 
 
 @dataclass
@@ -40,8 +51,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA journal_mode={SQLITE_JOURNAL_MODE}")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted rows (drafts, pool entries, addresses) are overwritten with zeros, in table pages
+    # and free pages alike, instead of staying readable in the file until the space is reused.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -57,6 +71,110 @@ def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front: two writers never deadlock on a lock upgrade, they
     # queue (busy_timeout). The embedded default trades write concurrency for that certainty.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def checkpoint(engine: Engine, *, wait_ms: int = 30000) -> bool:
+    """SQLite: copy the WAL into the database file and truncate it to zero bytes.
+
+    Returns False when another connection kept using the WAL for longer than ``wait_ms`` (the WAL
+    then keeps its pages until the next checkpoint succeeds). True on PostgreSQL (nothing to do).
+    Runs on a connection of its own, outside any transaction: a checkpoint inside one could not
+    truncate what that transaction still reads.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return True
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None
+        driver.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+        try:
+            row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            driver.execute("PRAGMA busy_timeout=30000")
+    finally:
+        raw.close()
+    # (busy, frames in the WAL, frames checkpointed); busy=1: some reader or writer was in the way
+    return row is None or int(row[0]) == 0
+
+
+def scrub_journal(session: Session, *, wait_ms: int = CHECKPOINT_WAIT_MS) -> bool:
+    """Call right after committing a transaction that deleted a draft, pool rows or addresses.
+
+    On SQLite the WAL would otherwise keep the deleted pages (and the pages that changed together,
+    which is what links a submit to its pool entry) until a later checkpoint. A session bound to a
+    single connection (a caller's own transaction, as in the tests) is left alone: its connection
+    may still be inside a transaction that the checkpoint would wait for.
+    """
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return True
+    return checkpoint(bind, wait_ms=wait_ms)
+
+
+def vacuum_tables(engine: Engine, tables: tuple[str, ...]) -> None:
+    """PostgreSQL: rewrite ``tables`` so no dead row version keeps what an UPDATE/DELETE removed.
+
+    Plain VACUUM only marks dead tuples' space free; their bytes stay in the page until reused
+    (``get_raw_page`` still shows them). VACUUM FULL writes a new file holding only live rows and
+    drops the old one. It holds an exclusive lock on each table while it runs (1.2–1.8 s for
+    100,000 closed invitations, ``benchmarks/wal_hygiene.py``). SQLite: a checkpoint (secure_delete
+    already zeroed the rows).
+    """
+    if engine.dialect.name == "sqlite":
+        checkpoint(engine)
+        return
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if not _wait_for_older_transactions(connection, VACUUM_WAIT_SECONDS):
+            log.warning(
+                "VACUUM FULL after a close: a transaction older than the close was still open "
+                "after %s s, so row versions it might still read (erased addresses, drafts, pool "
+                "entries) stay in the table files until the next VACUUM FULL",
+                VACUUM_WAIT_SECONDS,
+            )
+        for table in tables:
+            connection.exec_driver_sql(f'VACUUM FULL "{table}"')
+
+
+#: How long the close's VACUUM FULL waits for transactions older than the close to end.
+VACUUM_WAIT_SECONDS = 120.0
+
+# Transactions that started before ``:target`` and are still open anywhere on the server (their
+# xids hold back what VACUUM may drop, through every snapshot's xmin), or snapshots older than it
+# held by other sessions of this database.
+_OLDER_TRANSACTIONS = """
+SELECT pg_snapshot_xmin(pg_current_snapshot()) <= CAST(%(target)s AS xid8)
+    OR EXISTS (
+        SELECT 1 FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+          AND backend_xmin IS NOT NULL
+          AND age(backend_xmin) >= age(CAST(%(target32)s AS xid))
+    )
+"""
+
+
+def _wait_for_older_transactions(connection: Any, seconds: float) -> bool:
+    """Wait until no transaction that began before now can still see a dead row version.
+
+    VACUUM FULL copies a dead row version along if any open transaction might still read it
+    (PostgreSQL's MVCC): a long report query, a ``pg_dump``, or any transaction on the same server
+    that began before the close. Returns False if that did not happen within ``seconds``.
+    """
+    target = connection.exec_driver_sql("SELECT pg_current_xact_id()::text").scalar_one()
+    # pg_current_xact_id() gave this autocommit statement an xid of its own; everything the
+    # close deleted or overwrote was committed before it.
+    deadline = time.monotonic() + seconds
+    while True:
+        older = connection.exec_driver_sql(
+            _OLDER_TRANSACTIONS, {"target": target, "target32": str(int(target) % 2**32)}
+        ).scalar_one()
+        if not older:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
 
 
 def check_reachable(engine: Engine) -> None:

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, insert, select
@@ -33,9 +34,10 @@ from app.models import (
     Wave,
     WaveStatus,
 )
-from app.services import history
+from app.services import background as background_counters
+from app.services import history, sealing
 from app.services.instruments import ensure_instrument
-from app.services.tokens import derive_token, hash_token, new_nonce
+from app.services.tokens import hash_token, new_token, open_token, seal_token
 
 SEED = 2026
 #: (name, slug, shares benchmarks, regions). One jurisdiction keeps its results to itself.
@@ -103,8 +105,14 @@ class DemoInfo:
     seeded_now: bool
 
 
-def seed(session: Session, secret_key: str, public_url: str, instance_path: Path) -> DemoInfo:
-    """Create the demo data unless it exists; return the logins and three open survey links."""
+def seed(
+    session: Session, mailer: sealing.Keyring, public_url: str, instance_path: Path
+) -> DemoInfo:
+    """Create the demo data unless it exists; return the logins and three open survey links.
+
+    ``mailer`` is the mailer keyring: the demo process is also the mail worker, so it seals the
+    open wave's link tokens to the mailer public key and opens three of them to print.
+    """
     password = _demo_password(instance_path)
     already = session.scalar(
         select(func.count())
@@ -114,11 +122,11 @@ def seed(session: Session, secret_key: str, public_url: str, instance_path: Path
     seeded_now = not already
     today = datetime.now(UTC).date()
     if seeded_now:
-        _seed_all(session, secret_key, password, today)
+        _seed_all(session, mailer.public, password, today)
     else:
         _keep_open(session, today)
     session.commit()
-    return DemoInfo(password, _open_links(session, secret_key, public_url), seeded_now)
+    return DemoInfo(password, _open_links(session, mailer, public_url), seeded_now)
 
 
 def _demo_password(instance_path: Path) -> str:
@@ -153,7 +161,9 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _seed_all(session: Session, secret_key: str, password: str, today: date) -> None:
+def _seed_all(
+    session: Session, mailer_public: sealing.PublicKey, password: str, today: date
+) -> None:
     rng = np.random.default_rng(SEED)
     instrument = surveys.load_default()
     instrument_row = ensure_instrument(session, instrument)
@@ -189,7 +199,7 @@ def _seed_all(session: Session, secret_key: str, password: str, today: date) -> 
             )
             session.add(wave)
             session.flush()
-            _seed_wave(session, secret_key, wave, instrument, teams, staff, effects, rate, rng)
+            _seed_wave(session, mailer_public, wave, instrument, teams, staff, effects, rate, rng)
         if index == 0:
             session.add(
                 User(
@@ -272,7 +282,7 @@ def _build_tree(
 
 def _seed_wave(
     session: Session,
-    secret_key: str,
+    mailer_public: sealing.PublicKey,
     wave: Wave,
     instrument: surveys.Instrument,
     teams: list[OrgUnit],
@@ -285,10 +295,9 @@ def _seed_wave(
     answered = rng.random(len(staff)) < rate
     invitations = []
     for i, (row, email) in enumerate(staff):
-        nonce = None if closed else new_nonce()
-        token_hash = hash_token(
-            derive_token(secret_key, nonce) if nonce else secrets.token_urlsafe(32)
-        )
+        token = new_token()
+        token_sealed = None if closed else seal_token(mailer_public, token)
+        token_hash = hash_token(token)
         invitations.append(
             {
                 "wave_id": wave.id,
@@ -296,7 +305,7 @@ def _seed_wave(
                 "email": None if closed else email,
                 "language": "es" if i % 9 == 0 else "en",
                 "token_hash": token_hash,
-                "token_nonce": nonce,
+                "token_sealed": token_sealed,
                 "completed": bool(answered[i]),
                 "delivery_status": DeliveryStatus.SENT,
                 "send_wanted": 0,
@@ -309,12 +318,16 @@ def _seed_wave(
     history.freeze_tree(session, wave.id, wave.jurisdiction_id, [teams[row].id for row, _ in staff])
 
     team_of = np.array([row for (row, _), yes in zip(staff, answered, strict=True) if yes])
+    language_of = [invitations[i]["language"] for i in range(len(staff)) if answered[i]]
     answers = generate_answers(instrument, team_of, effects, rng)
     keys = instrument.item_keys
     rows = []
+    # Background answers and languages go where the mixer puts them: jurisdiction-wide counters
+    # and per-language sums, never on a response next to its team.
+    entries: list[dict[str, Any]] = []
     for r in rng.permutation(len(team_of)):
         values = {k: int(v) for k, v in zip(keys, answers[r], strict=True) if not math.isnan(v)}
-        background = {}
+        background: dict[str, int | None] = {"role": None, "tenure": None}
         if rng.random() < 0.8:
             background["role"] = int(rng.choice([1, 1, 1, 2, 3, 4, 5]))
         if rng.random() < 0.8:
@@ -325,12 +338,13 @@ def _seed_wave(
                 "wave_id": wave.id,
                 "unit_id": teams[int(team_of[r])].id,
                 "answers": values,
-                "background": background,
                 "comment": comment,
             }
         )
+        entries.append({"background": background, "language": language_of[r], "items": values})
     if rows:
         session.execute(insert(Response), rows)
+        background_counters.record_batch(session, wave.id, wave.jurisdiction_id, entries)
     _seed_daily_counts(session, wave, teams, team_of, rng)
 
 
@@ -359,7 +373,7 @@ def _seed_daily_counts(
     )
 
 
-def _open_links(session: Session, secret_key: str, public_url: str) -> tuple[str, ...]:
+def _open_links(session: Session, mailer: sealing.Keyring, public_url: str) -> tuple[str, ...]:
     """Three survey links of the first open demo wave that have not been answered yet."""
     rows = session.scalars(
         select(Invitation)
@@ -369,13 +383,11 @@ def _open_links(session: Session, secret_key: str, public_url: str) -> tuple[str
             Jurisdiction.slug == JURISDICTIONS[0][1],
             Wave.status == WaveStatus.OPEN,
             Invitation.completed.is_(False),
-            Invitation.token_nonce.is_not(None),
+            Invitation.token_sealed.is_not(None),
         )
         .order_by(Invitation.id)
         .limit(3)
     ).all()
     return tuple(
-        f"{public_url}/s/{derive_token(secret_key, row.token_nonce)}"
-        for row in rows
-        if row.token_nonce
+        f"{public_url}/s/{open_token(mailer, row.token_sealed)}" for row in rows if row.token_sealed
     )

@@ -20,10 +20,12 @@ from flask import Flask
 from huey import Huey, crontab, signals
 from huey.consumer import Consumer
 from huey.storage import RedisStorage, SqliteStorage
+from sqlalchemy import select
 
-from app.db import get_database
-from app.models import utcnow
-from app.services import delivery, mail, report_batches, waves
+from app import keys
+from app.db import get_database, scrub_journal
+from app.models import Wave, WaveStatus, utcnow
+from app.services import delivery, mail, report_batches, responses, sealing, waves
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ def send_batch(invitation_ids: list[int]) -> dict[str, int]:
                 session,
                 invitation_ids,
                 mail.mailer_from_config(app.config, app.instance_path),
-                secret_key=app.config["SECRET_KEY"],
+                mailer_keys=keys.mailer_keyring(app),
                 public_url=app.config["PUBLIC_URL"],
                 mail_from=app.config["MAIL_FROM"],
             )
@@ -104,6 +106,30 @@ def send_batch(invitation_ids: list[int]) -> dict[str, int]:
         "failed": report.failed,
         "unreachable": report.unreachable,
     }
+
+
+@huey.task()  # type: ignore[untyped-decorator]
+def mix_wave(wave_id: int) -> int:
+    """The mixer: move what is ready in a wave's shuffle pool (everything once it is closed).
+
+    Runs only where the mix private key is (the worker; the demo's in-process consumer). A key
+    that does not open the pool stops it with one clear line and nothing moved.
+    """
+    app = _app()
+    with app.app_context():
+        session = get_database(app).sessions()
+        try:
+            mix_keys = keys.mix_keyring(app)
+            status = session.scalar(select(Wave.status).where(Wave.id == wave_id))
+            session.rollback()
+            if status == WaveStatus.CLOSED:
+                return waves.finish_close(session, wave_id, mix_keys=mix_keys)
+            return responses.move_pool(session, wave_id, keys=mix_keys)
+        except (sealing.KeyFileError, responses.MixKeyMismatch) as error:
+            log.error("mixer stopped, nothing moved: %s", error)
+            raise
+        finally:
+            session.close()
 
 
 @huey.task()  # type: ignore[untyped-decorator]
@@ -144,11 +170,20 @@ def sweep() -> dict[str, Any]:
     app = _app()
     session = get_database(app).sessions()
     try:
-        closed = waves.close_due_waves(session, secret_key=app.config["SECRET_KEY"])
+        closed = waves.close_due_waves(session, instance_path=app.instance_path)
         interrupted = delivery.recover_interrupted(session, utcnow())
+        to_mix = waves.waves_to_mix(session)
     finally:
         session.close()
+    for wave_id, _closed in to_mix:
+        # Closed waves are flushed, open ones move the batches that are ready (also catches up on
+        # a mixer job lost or refused earlier, e.g. while the key was missing).
+        mix_wave(wave_id)
     jobs = dispatch() if huey.immediate or huey.pending_count() == 0 else 0
+    # A checkpoint right after a submit gives up when readers are in the way (a request must not
+    # wait for them); this one may wait, so a WAL emptied late is emptied within a minute.
+    with get_database(app).sessions() as session:
+        scrub_journal(session, wait_ms=5000)
     return {"closed": closed, "interrupted": interrupted, "jobs": jobs}
 
 

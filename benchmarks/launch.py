@@ -76,11 +76,13 @@ def main() -> None:
     )
     os.environ.pop("REDIS_URL", None)
 
-    from app import create_app, migrate, tasks
+    from app import create_app, keys, migrate, tasks
     from app.db import get_database
     from app.services import delivery, jurisdictions, roster, waves
 
-    app = create_app()
+    keys.generate_files(workdir / "instance" / "keys")
+    # One process launches and delivers, as a worker: it reads the mailer private key.
+    app = create_app(role="worker")
     database = get_database(app)
     migrate.upgrade(database.engine)
     counter = Counter()
@@ -105,7 +107,7 @@ def main() -> None:
             closes=date.today() + timedelta(days=21),
         )
         started = time.perf_counter()
-        invited = waves.launch_wave(session, None, wave.id, secret_key=SECRET)
+        invited = waves.launch_wave(session, None, wave.id, mailer_public=keys.mailer_public(app))
         jobs = tasks.dispatch(wave.id)
         launch_seconds = time.perf_counter() - started
         session.close()

@@ -7,7 +7,13 @@ latency of the submit POST, and the same gunicorn's figure for a bare Flask "hel
 framework's ceiling). Ends by checking that not one answer was lost or duplicated.
 
     .venv/bin/python benchmarks/submit.py [--invitations 2000] [--clients 32]
-                                          [--backends sqlite,postgresql]
+        [--backends sqlite,sqlite-no-hygiene,sqlite-rollback-journal,postgresql]
+
+SQLite runs three times in the same run, each on a fresh database: ``sqlite`` as shipped (WAL,
+``secure_delete=ON``, a ``wal_checkpoint(TRUNCATE)`` after every submit and mover batch),
+``sqlite-no-hygiene`` (WAL as before issue 9: no secure_delete, no checkpoint) and
+``sqlite-rollback-journal`` (``journal_mode=DELETE`` + secure_delete: a journal that is deleted
+at every commit, so no checkpoint is needed). The difference is what the hygiene costs.
 
 PostgreSQL: BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres) must reach a
 server where a throwaway database can be created; the leg is skipped, saying so, if it cannot.
@@ -51,6 +57,30 @@ hello_app = Flask("hello")
 @hello_app.get("/hello")
 def _hello() -> str:
     return "hello"
+
+
+def hygiene_app(mode: str) -> Flask:
+    """The application with SQLite's journal hygiene as ``mode`` says (gunicorn calls this)."""
+    import app.db as db
+    import app.services.responses as responses
+
+    if mode in ("none", "rollback-journal"):
+        # Nothing to checkpoint: without hygiene by choice; with a rollback journal, none exists.
+        db.scrub_journal = lambda *args, **kwargs: True
+    if mode == "none":
+        plain = db._sqlite_pragmas
+
+        def without_secure_delete(dbapi_connection: Any, record: Any) -> None:
+            plain(dbapi_connection, record)
+            dbapi_connection.execute("PRAGMA secure_delete=OFF")
+
+        db._sqlite_pragmas = without_secure_delete
+        responses._sqlite_secure_delete = lambda *args, **kwargs: None
+    if mode == "rollback-journal":
+        db.SQLITE_JOURNAL_MODE = "DELETE"
+    from app import create_app
+
+    return create_app()
 
 
 _CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
@@ -205,7 +235,7 @@ def decode(answers: dict[str, int], item_keys: tuple[str, ...]) -> int:
     return index
 
 
-def seed(url: str, secret: str, invitations: int) -> tuple[int, list[str]]:
+def seed(url: str, mailer_public: Any, invitations: int) -> tuple[int, list[str]]:
     """Migrate and seed one jurisdiction with teams of 50 and an open wave; return the tokens."""
     from sqlalchemy import insert
     from sqlalchemy.orm import Session
@@ -215,7 +245,7 @@ def seed(url: str, secret: str, invitations: int) -> tuple[int, list[str]]:
     from app.migrate import upgrade
     from app.models import Invitation, Jurisdiction, OrgUnit, UnitKind, Wave, WaveStatus
     from app.services.instruments import ensure_instrument
-    from app.services.tokens import derive_token, hash_token, new_nonce
+    from app.services.tokens import hash_token, new_token, seal_token
 
     engine = make_engine(url)
     upgrade(engine)
@@ -254,8 +284,7 @@ def seed(url: str, secret: str, invitations: int) -> tuple[int, list[str]]:
         session.flush()
         rows = []
         for index in range(invitations):
-            nonce = new_nonce()
-            token = derive_token(secret, nonce)
+            token = new_token()
             tokens.append(token)
             rows.append(
                 {
@@ -263,7 +292,7 @@ def seed(url: str, secret: str, invitations: int) -> tuple[int, list[str]]:
                     "unit_id": teams[index // 50].id,
                     "email": f"person{index}@example.org",
                     "token_hash": hash_token(token),
-                    "token_nonce": nonce,
+                    "token_sealed": seal_token(mailer_public, token),
                 }
             )
         session.execute(insert(Invitation), rows)
@@ -357,20 +386,49 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) -> bool:
+#: Per leg, one per run of it: (submissions per second, p50 ms, p99 ms), compared at the end.
+_RESULTS: dict[str, list[tuple[float, float, float]]] = {}
+
+
+def run_backend(
+    name: str,
+    url: str,
+    args: argparse.Namespace,
+    workdir: Path,
+    *,
+    app_spec: str = "wsgi:app",
+    journal_mode: str | None = None,
+) -> bool:
+    import sqlite3
+
     import surveys
+    from app import keys as key_files
+    from app.services.sealing import read_keyring
 
     instrument = surveys.load_default()
     item_keys = instrument.item_keys
     pages = [list(scale.item_keys) for scale in instrument.scales]
     secret = secrets.token_urlsafe(48)
-    wave_id, tokens = seed(url, secret, args.invitations)
-    instance = workdir / f"instance-{name}"
+    run = len(_RESULTS.get(name, [])) + 1
+    key_dir = workdir / f"keys-{name}-{run}"
+    key_dir.mkdir()
+    key_files.generate_files(key_dir)
+    mailer = read_keyring("MAILER_PRIVATE_KEY_FILE", key_dir / "mailer.key", "mailer")
+    mix = read_keyring("MIX_PRIVATE_KEY_FILE", key_dir / "mix.key", "mix")
+    wave_id, tokens = seed(url, mailer.public, args.invitations)
+    if journal_mode is not None:
+        # Set once here, by the only connection: a journal mode switch needs the file to itself.
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            connection.execute(f"PRAGMA journal_mode={journal_mode}")
+    instance = workdir / f"instance-{name}-{run}"
     instance.mkdir()
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "SECRET_KEY": secret,
+        # The web tier gets the public halves only (as in production).
+        "MIX_PUBLIC_KEY_FILE": str(key_dir / "mix.pub"),
+        "MAILER_PUBLIC_KEY_FILE": str(key_dir / "mailer.pub"),
         # development: the cookies are not marked Secure, so plain-HTTP clients keep sessions.
         "APP_ENV": "development",
         "INSTANCE_PATH": str(instance),
@@ -381,7 +439,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
     per_process = args.clients // processes
     jobs = list(enumerate(tokens))
     shares = [jobs[i::processes] for i in range(processes)]
-    with gunicorn("wsgi:app", env, log) as base:
+    with gunicorn(app_spec, env, log) as base:
         server_cpu = _tree_cpu(_SERVERS[base])  # not counting the workers' start
         started = time.perf_counter()
         with multiprocessing.get_context("spawn").Pool(processes) as pool:
@@ -428,12 +486,20 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
         )
     if failures:
         print(f"   failed walks: {len(failures)} (statuses {sorted(set(failures))})")
-    return _check(url, secret, wave_id, tokens, item_keys, len(latencies), log)
+    if latencies:
+        _RESULTS.setdefault(name, []).append(
+            (
+                len(latencies) / elapsed,
+                _percentile(latencies, 0.5) * 1000,
+                _percentile(latencies, 0.99) * 1000,
+            )
+        )
+    return _check(url, mix, wave_id, tokens, item_keys, len(latencies), log)
 
 
 def _check(
     url: str,
-    secret: str,
+    mix: Any,
     wave_id: int,
     tokens: list[str],
     item_keys: tuple[str, ...],
@@ -452,7 +518,7 @@ def _check(
 
     engine = make_engine(url)
     with Session(engine) as session:
-        move_pool(session, wave_id, flush_all=True, secret_key=secret)
+        move_pool(session, wave_id, flush_all=True, keys=mix)
         stored = Counter(
             decode(answers, item_keys)
             for answers in session.scalars(
@@ -487,6 +553,32 @@ def _check(
     return ok
 
 
+def _print_hygiene_cost() -> None:
+    """What SQLite's journal hygiene costs, leg against leg of this same run (medians when a
+    leg ran more than once, e.g. ``--backends sqlite,sqlite-no-hygiene,sqlite-no-hygiene,sqlite``
+    to even out a machine whose load changes)."""
+    if "sqlite-no-hygiene" not in _RESULTS:
+        return
+
+    def median(leg: str) -> tuple[float, float, float]:
+        runs = _RESULTS[leg]
+        return (
+            statistics.median(r[0] for r in runs),
+            statistics.median(r[1] for r in runs),
+            statistics.median(r[2] for r in runs),
+        )
+
+    plain = median("sqlite-no-hygiene")
+    for leg in ("sqlite", "sqlite-rollback-journal"):
+        if leg in _RESULTS:
+            rate, p50, p99 = median(leg)
+            print(
+                f"-- {leg} against sqlite-no-hygiene: {rate:.1f} vs {plain[0]:.1f} submissions/s "
+                f"({(rate / plain[0] - 1) * 100:+.0f}%), submit p50 {p50:.0f} vs "
+                f"{plain[1]:.0f} ms, p99 {p99:.0f} vs {plain[2]:.0f} ms"
+            )
+
+
 @contextmanager
 def postgres_database(admin_url: str) -> Iterator[str | None]:
     from sqlalchemy import create_engine, text
@@ -515,7 +607,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--client-processes", type=int, default=4)
     parser.add_argument("--hello-seconds", type=float, default=10.0)
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--backends", default="sqlite,sqlite-no-hygiene,sqlite-rollback-journal,postgresql"
+    )
     args = parser.parse_args()
     load = os.getloadavg()
     print(
@@ -526,8 +620,17 @@ def main() -> int:
     ok = True
     try:
         for backend in args.backends.split(","):
+            fresh = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.sqlite3'}"
             if backend == "sqlite":
-                ok &= run_backend("sqlite", f"sqlite:///{workdir / 'bench.sqlite3'}", args, workdir)
+                ok &= run_backend("sqlite", fresh, args, workdir)
+            elif backend == "sqlite-no-hygiene":
+                url = fresh
+                spec = "submit:hygiene_app('none')"
+                ok &= run_backend(backend, url, args, workdir, app_spec=spec)
+            elif backend == "sqlite-rollback-journal":
+                url = fresh
+                spec = "submit:hygiene_app('rollback-journal')"
+                ok &= run_backend(backend, url, args, workdir, app_spec=spec, journal_mode="DELETE")
             elif backend == "postgresql":
                 admin_url = os.environ.get(
                     "BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -537,6 +640,7 @@ def main() -> int:
                         ok &= run_backend("postgresql", url, args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    _print_hygiene_cost()
     print("targets: >= 150 submissions/s on PostgreSQL, submit p99 <= 300 ms")
     return 0 if ok else 1
 

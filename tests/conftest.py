@@ -5,8 +5,12 @@ Set ``TEST_DATABASE_URL`` to run the whole suite on PostgreSQL; otherwise a SQLi
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,10 +20,52 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
+from app import keys as keys_module
 from app.db import get_database, make_engine
 from app.migrate import upgrade
+from app.services.sealing import Keyring, PublicKey, read_keyring
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
+
+
+@dataclass(frozen=True)
+class ThrowawayKeys:
+    """Throwaway mix and mailer key pairs for the whole test run (files under a temp folder)."""
+
+    directory: Path
+    mix: Keyring
+    mailer: Keyring
+
+    @property
+    def mix_public(self) -> PublicKey:
+        return self.mix.public
+
+    @property
+    def mailer_public(self) -> PublicKey:
+        return self.mailer.public
+
+    def settings(self) -> dict[str, str]:
+        return {setting: str(self.directory / name) for setting, name in keys_module.FILES.values()}
+
+
+def _test_keys() -> ThrowawayKeys:
+    # pytest may import this file twice (as the conftest and as tests.conftest): one folder.
+    known = os.environ.get("SURVEY_TEST_KEYS_DIR")
+    if known and Path(known, "mix.key").exists():
+        directory = Path(known)
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="survey-test-keys-"))
+        atexit.register(shutil.rmtree, directory, True)
+        keys_module.generate_files(directory)
+        os.environ["SURVEY_TEST_KEYS_DIR"] = str(directory)
+    return ThrowawayKeys(
+        directory,
+        read_keyring("MIX_PRIVATE_KEY_FILE", directory / "mix.key", "mix"),
+        read_keyring("MAILER_PRIVATE_KEY_FILE", directory / "mailer.key", "mailer"),
+    )
+
+
+TEST_KEYS = _test_keys()
 
 
 def pytest_report_header() -> str:
@@ -93,6 +139,7 @@ def make_test_app(engine: Engine, tmp_path: Path, **overrides: object) -> Flask:
         "APP_ENV": "development",
         "WTF_CSRF_ENABLED": True,
         "MAIL_BACKEND": "outbox",
+        **TEST_KEYS.settings(),
     }
     config.update(overrides)
     os.environ.setdefault("INSTANCE_PATH", str(tmp_path / "instance"))

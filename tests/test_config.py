@@ -11,6 +11,7 @@ import pytest
 
 from app import config
 from app.config import ConfigError
+from tests.conftest import TEST_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "k" * 40
@@ -67,7 +68,7 @@ def _flask(
     args: list[str], env_extra: dict[str, str], tmp_path: Path
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL"}}
-    env.update({"INSTANCE_PATH": str(tmp_path / "instance")}, **env_extra)
+    env.update({"INSTANCE_PATH": str(tmp_path / "instance")}, **TEST_KEYS.settings(), **env_extra)
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         cwd=ROOT,

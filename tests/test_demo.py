@@ -119,7 +119,7 @@ def test_each_jurisdiction_has_last_years_closed_wave_and_an_open_one(seeded: di
         seeded["db"]
         .execute(
             "SELECT count(*) FROM invitations i JOIN waves w ON w.id = i.wave_id "
-            "WHERE w.status = 'closed' AND (i.email IS NOT NULL OR i.token_nonce IS NOT NULL)"
+            "WHERE w.status = 'closed' AND (i.email IS NOT NULL OR i.token_sealed IS NOT NULL)"
         )
         .fetchone()[0]
     )
@@ -214,3 +214,51 @@ def test_an_old_demo_database_gets_its_open_wave_extended(tmp_path: Path) -> Non
     db.close()
     assert len(closes) == 6
     assert all(c > datetime.now(UTC) + timedelta(days=7) for c in closes)
+
+
+def test_no_stored_row_combines_a_unit_with_a_background_answer_or_language(
+    seeded: dict,
+) -> None:
+    """The issue's attack: 45% of the 2025 responses were unique in their team by role and
+    tenure. Now no table holding a unit holds a background answer or a language (the staff list
+    and the invitations made from it keep the email language, and no answer)."""
+    db = seeded["db"]
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    words = {"background", "role", "tenure", "language", "lang"}
+    for table in tables:
+        columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+        if "unit_id" not in columns or table in ("roster_entries", "invitations"):
+            continue
+        assert not words & {part for c in columns for part in c.split("_")}, (table, columns)
+    # Background answers were recorded, as counters per wave: every answer set counted once.
+    per_wave = dict(
+        db.execute(
+            "SELECT wave_id, sum(count) FROM background_counts WHERE question = 'role' "
+            "GROUP BY wave_id"
+        ).fetchall()
+    )
+    responses = dict(db.execute("SELECT wave_id, count(*) FROM responses GROUP BY wave_id"))
+    assert per_wave == responses
+
+
+def test_per_language_sums_exist_only_for_languages_with_enough_respondents(seeded: dict) -> None:
+    db = seeded["db"]
+    rows = db.execute(
+        "SELECT s.wave_id, s.language, max(s.n), w.min_report_n FROM language_item_sums s "
+        "JOIN waves w ON w.id = s.wave_id GROUP BY s.wave_id, s.language"
+    ).fetchall()
+    assert {language for _, language, _, _ in rows} == {"en", "es"}
+    for _wave, _language, largest_n, min_n in rows:
+        assert largest_n >= min_n
+
+
+def test_every_file_the_demo_made_is_owner_only(seeded: dict) -> None:
+    import stat
+
+    instance: Path = seeded["instance"]
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    made = list(instance.rglob("*"))
+    assert {"survey.sqlite3", "secret_key", "demo-password"} <= {p.name for p in made}
+    for path in made:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), (path.name, oct(mode))

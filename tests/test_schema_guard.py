@@ -11,6 +11,7 @@ import uuid
 import pytest
 from sqlalchemy import Engine, inspect
 
+import surveys
 from app.models import Response, Wave
 from app.models.base import random_uuid
 
@@ -68,7 +69,34 @@ def test_answer_tables_have_no_time_ip_agent_or_link_columns(engine: Engine, tab
 
 def test_response_columns_are_exactly_the_anonymous_set(engine: Engine) -> None:
     columns = {c["name"] for c in inspect(engine).get_columns("responses")}
-    assert columns == {"id", "wave_id", "unit_id", "answers", "background", "comment"}
+    assert columns == {"id", "wave_id", "unit_id", "answers", "comment"}
+
+
+#: Who someone is, besides their answers: next to a unit, each of these picks a person out.
+BACKGROUND_WORDS = {"background", "role", "tenure", "language", "lang", "locale", "demographic"}
+
+
+def _background_words() -> set[str]:
+    """The fixed words and every background question key of every shipped instrument."""
+    keys = {q.key for instrument in surveys.list_instruments() for q in instrument.background}
+    return BACKGROUND_WORDS | keys
+
+
+@pytest.mark.parametrize("table", ANSWER_TABLES)
+def test_answer_tables_have_no_background_or_language_column(engine: Engine, table: str) -> None:
+    words = _background_words()
+    columns = [c["name"] for c in inspect(engine).get_columns(table)]
+    found = [c for c in columns if set(c.lower().split("_")) & words or c.lower() in words]
+    assert found == [], f"{table} has columns that could single a person out: {found}"
+
+
+@pytest.mark.parametrize("table", ["background_counts", "language_item_sums", "language_holdbacks"])
+def test_background_aggregates_have_no_unit(engine: Engine, table: str) -> None:
+    """Background answers are kept per jurisdiction only: no unit column, no link to a unit."""
+    columns = {c["name"] for c in inspect(engine).get_columns(table)}
+    assert not any("unit" in c for c in columns), columns
+    foreign = {fk["referred_table"] for fk in inspect(engine).get_foreign_keys(table)}
+    assert foreign <= {"waves", "jurisdictions"}, f"{table} references {foreign}"
 
 
 def test_response_ids_are_random_uuids_not_sequences(engine: Engine) -> None:

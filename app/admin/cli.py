@@ -361,11 +361,9 @@ def waves_list(slug: str | None) -> None:
 @_one_line_errors
 def waves_launch(wave_id: int) -> None:
     """Create the invitations of the current roster and queue the emails."""
-    from app import tasks
+    from app import keys, tasks
 
-    count = waves.launch_wave(
-        get_session(), None, wave_id, secret_key=current_app.config["SECRET_KEY"]
-    )
+    count = waves.launch_wave(get_session(), None, wave_id, mailer_public=keys.mailer_public())
     jobs = tasks.dispatch(wave_id)
     click.echo(f"launched wave {wave_id}: {count} invitations, {jobs} delivery jobs queued")
 
@@ -387,8 +385,11 @@ def waves_remind(wave_id: int) -> None:
 @_one_line_errors
 def waves_close(wave_id: int) -> None:
     """Close the wave: links stop working, addresses are erased, counts kept."""
-    waves.close_wave(get_session(), None, wave_id, secret_key=current_app.config["SECRET_KEY"])
-    click.echo(f"closed wave {wave_id}")
+    from app import tasks
+
+    waves.close_wave(get_session(), None, wave_id, instance_path=current_app.instance_path)
+    tasks.mix_wave(wave_id)  # queued for the worker that holds the mix key (the sweep retries)
+    click.echo(f"closed wave {wave_id}; the mixer moves what is left in the pool")
 
 
 @waves_group.command("status")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from pathlib import Path
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
@@ -9,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
 import surveys
-from app import tasks
+from app import keys, tasks
 from app.admin import bp
 from app.admin.charts import daily_responses_svg
 from app.admin.forms import (
@@ -284,7 +285,7 @@ def roster_cancel() -> ResponseReturnValue:
 # --- the jurisdiction's emails -------------------------------------------------------------
 
 
-def _previews(jurisdiction_id: int) -> list[tuple[str, object]]:
+def _previews(jurisdiction_id: int) -> list[tuple[str, EmailMessage]]:
     out = []
     for language, label in (("en", "English"), ("es", "Spanish")):
         for reminder in (False, True):
@@ -546,10 +547,9 @@ def _wave_action(wave_id: int, verb: str) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         flash("The form expired; try again.", "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
-    secret = current_app.config["SECRET_KEY"]
     try:
         if verb == "launch":
-            count = waves.launch_wave(session, actor, wave_id, secret_key=secret)
+            count = waves.launch_wave(session, actor, wave_id, mailer_public=keys.mailer_public())
             flash(f"Wave launched: {count} invitations queued.", "ok")
         elif verb == "remind":
             count = waves.remind_wave(session, actor, wave_id)
@@ -558,7 +558,8 @@ def _wave_action(wave_id: int, verb: str) -> ResponseReturnValue:
             count = waves.retry_failed(session, actor, wave_id)
             flash(f"{count} failed deliveries queued again.", "ok")
         else:
-            waves.close_wave(session, actor, wave_id, secret_key=secret)
+            waves.close_wave(session, actor, wave_id, instance_path=current_app.instance_path)
+            tasks.mix_wave(wave_id)  # the mixer (it holds the key) moves what is left in the pool
             flash("Wave closed: links no longer work and email addresses were erased.", "ok")
     except waves.WaveError as error:
         flash(str(error), "error")

@@ -1,6 +1,12 @@
 """Typed SQLAlchemy models; the migrations in ``migrations/`` are the truth of the schema."""
 
 from app.models.audit import AuditEvent
+from app.models.background import (
+    LANGUAGE_QUESTION,
+    BackgroundCount,
+    LanguageHoldback,
+    LanguageItemSums,
+)
 from app.models.base import Base, utcnow
 from app.models.history import WaveUnit
 from app.models.instruments import Instrument
@@ -13,10 +19,12 @@ from app.models.users import LoginThrottle, Role, User, user_units
 from app.models.waves import DeliveryStatus, Invitation, Wave, WaveStatus
 
 __all__ = [
+    "LANGUAGE_QUESTION",
     "PATH_SEPARATOR",
     "ActionPlan",
     "ActionStatus",
     "AuditEvent",
+    "BackgroundCount",
     "Base",
     "BatchStatus",
     "DailyCount",
@@ -26,6 +34,8 @@ __all__ = [
     "Invitation",
     "Jurisdiction",
     "JurisdictionMail",
+    "LanguageHoldback",
+    "LanguageItemSums",
     "LoginThrottle",
     "OrgUnit",
     "PendingResponse",

@@ -38,7 +38,11 @@ class PendingResponse(Base):
 
 
 class Response(Base):
-    """One anonymous response: a random id, its wave and unit, and the answers. Nothing else."""
+    """One anonymous response: a random id, its wave and unit, and the answers. Nothing else.
+
+    No background answer and no language: next to a unit they pick a person out. They are kept
+    as jurisdiction-wide counters (``app/models/background.py``).
+    """
 
     __tablename__ = "responses"
 
@@ -47,8 +51,6 @@ class Response(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     #: item key → raw answer 1..points; missing items are absent.
     answers: Mapped[dict[str, Any]] = mapped_column()
-    #: background question key → 1-based option index; unanswered are absent.
-    background: Mapped[dict[str, Any]] = mapped_column(default=dict)
     comment: Mapped[str | None] = mapped_column(Text)
 
 

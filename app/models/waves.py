@@ -74,9 +74,10 @@ class Wave(Base):
 class Invitation(Base):
     """A personal link for one staff member in one wave.
 
-    Holds only the SHA-256 of the token (the token itself is derived from ``SECRET_KEY`` and
-    ``token_nonce`` when an email is built), the delivery state, and a ``completed`` flag with no
-    time. ``email`` is erased when the wave closes. Nothing links an invitation to a response.
+    Holds the SHA-256 of the random link token and, until the close, the token sealed to the
+    mailer public key (only the mail job opens it, to put the same link in reminders), the
+    delivery state, and a ``completed`` flag with no time. ``email`` and ``token_sealed`` are
+    erased when the wave closes. Nothing links an invitation to a response.
     """
 
     __tablename__ = "invitations"
@@ -87,7 +88,7 @@ class Invitation(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     language: Mapped[str] = mapped_column(String(8), default="en")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    token_nonce: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    token_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
     delivery_status: Mapped[DeliveryStatus] = mapped_column(
         Enum(DeliveryStatus, native_enum=False, length=16, values_callable=enum_values),

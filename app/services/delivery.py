@@ -45,7 +45,7 @@ from app.models import (
     WaveStatus,
     utcnow,
 )
-from app.services import mail, tokens
+from app.services import mail, sealing, tokens
 
 #: A claim older than this without an outcome belongs to a worker that died.
 CLAIM_LEASE = timedelta(minutes=10)
@@ -74,7 +74,7 @@ class Claim:
     wave_id: int
     email: str
     language: str
-    nonce: bytes
+    sealed_token: bytes
     send: int
     #: Tries so far, this one included (the claim counts it).
     attempts: int = 1
@@ -101,7 +101,7 @@ def _due(now: datetime) -> list[ColumnElement[bool]]:
         Invitation.delivery_status == Q,
         Invitation.completed.is_(False),
         Invitation.email.is_not(None),
-        Invitation.token_nonce.is_not(None),
+        Invitation.token_sealed.is_not(None),
         Invitation.send_done < Invitation.send_wanted,
         or_(Invitation.next_attempt_at.is_(None), Invitation.next_attempt_at <= now),
         Invitation.wave_id.in_(select(Wave.id).where(Wave.status == WaveStatus.OPEN)),
@@ -131,7 +131,7 @@ def _claim_rows(session: Session, invitation_ids: Sequence[int], now: datetime) 
             Invitation.wave_id,
             Invitation.email,
             Invitation.language,
-            Invitation.token_nonce,
+            Invitation.token_sealed,
             Invitation.send_wanted,
             Invitation.attempts,
         )
@@ -242,7 +242,7 @@ def deliver(
     invitation_ids: Iterable[int],
     mailer: mail.Mailer,
     *,
-    secret_key: str,
+    mailer_keys: sealing.Keyring,
     public_url: str,
     mail_from: str,
     clock: Callable[[], datetime] = utcnow,
@@ -262,7 +262,7 @@ def deliver(
     if not isinstance(bind, Engine):
         # Already bound to one connection (e.g. inside a caller's transaction): use it as is.
         return _deliver(
-            session, list(invitation_ids), mailer, secret_key, public_url, mail_from, clock, group
+            session, list(invitation_ids), mailer, mailer_keys, public_url, mail_from, clock, group
         )
     # An engine-bound session would check a connection out of the pool (and ping it) for every
     # transaction; hold one for the whole batch instead. What the caller left pending is
@@ -270,7 +270,7 @@ def deliver(
     session.commit()
     with bind.connect() as connection, Session(connection, expire_on_commit=False) as batch:
         return _deliver(
-            batch, list(invitation_ids), mailer, secret_key, public_url, mail_from, clock, group
+            batch, list(invitation_ids), mailer, mailer_keys, public_url, mail_from, clock, group
         )
 
 
@@ -278,7 +278,7 @@ def _deliver(
     session: Session,
     ids: list[int],
     mailer: mail.Mailer,
-    secret_key: str,
+    mailer_keys: sealing.Keyring,
     public_url: str,
     mail_from: str,
     clock: Callable[[], datetime],
@@ -286,7 +286,6 @@ def _deliver(
 ) -> DeliveryReport:
     report = DeliveryReport()
     waves: dict[int, _WaveInfo] = {}
-    key = tokens.token_key(secret_key)
     link_prefix = f"{public_url.rstrip('/')}/s/"
     # Sent, outcome not yet stored (stored with the next claim, before anything else is sent).
     done: list[tuple[Claim, mail.SendResult, datetime]] = []
@@ -313,7 +312,7 @@ def _deliver(
                             to=claimed.email,
                             language=claimed.language,
                             reminder=claimed.send > 0,
-                            link=link_prefix + tokens.token_with_key(key, claimed.nonce),
+                            link=link_prefix + tokens.open_token(mailer_keys, claimed.sealed_token),
                             closes_at=info.closes_at,
                             timezone=info.timezone,
                             jurisdiction=info.jurisdiction,
@@ -321,10 +320,11 @@ def _deliver(
                             sender_name=info.sender_name,
                             reply_to=info.reply_to,
                             intro=info.intro(claimed.language),
+                            privacy_url=f"{public_url.rstrip('/')}/privacy",
                         ),
                         mail_from,
                     )
-                    result = connection.send(message)
+                    result = connection.send(message, claimed.wave_id)
                     done.append((claimed, result, clock()))
                     _count(report, result)
                     if result.outcome == mail.Outcome.UNREACHABLE:

@@ -2,14 +2,15 @@
 
 A draft is found by ``lookup = SHA-256(HKDF(token, "survey-draft-lookup"))``, which differs from the
 invitation's ``token_hash`` (SHA-256 of the token itself), so the drafts table cannot be joined to
-invitations without the token. Its content is sealed with AES-256-GCM under
-``HKDF(token, "survey-draft-key")``; the server forgets the token at the end of every request.
+invitations without the token. Its content is padded to one fixed size per instrument (whatever
+was answered so far, every draft of a wave has the same length) and sealed with AES-256-GCM under
+``HKDF(token, "survey-draft-key")``. The token is random and the server forgets it at the end of
+every request, so neither the database nor ``SECRET_KEY`` (nor both) open a draft.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,9 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+import surveys
 from app.models import Draft
+from app.services import sealing
 
 _NONCE_BYTES = 12
 _SALT = b"safety-culture-survey/drafts/v1"
@@ -40,27 +43,50 @@ class DraftState:
     background: dict[str, int] = field(default_factory=dict)
     comment: str | None = None
 
-    def to_json(self) -> bytes:
-        return json.dumps(
-            {
-                "page": self.page,
-                "answers": self.answers,
-                "background": self.background,
-                "comment": self.comment,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ).encode("utf-8")
+    def to_bytes(self, size: int) -> bytes:
+        """Packed and padded to ``size`` (PaddingError if it does not fit)."""
+        meta = {"page": self.page, "answers": self.answers, "background": self.background}
+        return sealing.pad(sealing.pack(meta, self.comment), size)
 
     @classmethod
-    def from_json(cls, raw: bytes) -> DraftState:
-        data: dict[str, Any] = json.loads(raw.decode("utf-8"))
+    def from_bytes(cls, raw: bytes) -> DraftState:
+        data, comment = sealing.unpack(sealing.unpad(raw))
         return cls(
             page=int(data["page"]),
             answers=dict(data["answers"]),
             background={str(k): int(v) for k, v in data["background"].items()},
-            comment=data["comment"],
+            comment=comment,
         )
+
+
+_SIZES: dict[tuple[str, str], int] = {}
+
+
+def draft_size(instrument: surveys.Instrument) -> int:
+    """The one padded size of every draft of ``instrument``: the largest legal draft (last page,
+    every item at its longest value or "na", every background question, the longest comment in
+    4-byte characters) fits."""
+    cached = _SIZES.get((instrument.key, instrument.version))
+    if cached is None:
+        cached = _SIZES[(instrument.key, instrument.version)] = _largest_draft(instrument)
+    return cached
+
+
+def _largest_draft(instrument: surveys.Instrument) -> int:
+    answers: dict[str, DraftValue] = {}
+    for scale in instrument.scales:
+        points = scale.response_scale.points
+        # The longer in JSON of the highest answer and "na" (quoted: 4 characters).
+        value: DraftValue = points if len(str(points)) > len('"na"') else "na"
+        for item in scale.items:
+            answers[item.key] = value
+    meta = {
+        "page": len(instrument.scales) + 1,
+        "answers": answers,
+        "background": {q.key: len(next(iter(q.options.values()))) for q in instrument.background},
+    }
+    comment = instrument.comment.max_length if instrument.comment else 0
+    return sealing.padded_size(sealing.packed_bound(meta, comment))
 
 
 def _hkdf(token: str, purpose: str) -> bytes:
@@ -144,8 +170,8 @@ def open_draft(keys: DraftKeys, sealed: bytes | None) -> DraftState | None:
     if sealed is None:
         return None
     try:
-        return DraftState.from_json(unseal(keys.key, sealed, keys.lookup.encode()))
-    except (InvalidTag, ValueError, KeyError, TypeError):
+        return DraftState.from_bytes(unseal(keys.key, sealed, keys.lookup.encode()))
+    except (InvalidTag, ValueError, KeyError, TypeError, UnicodeDecodeError):
         return None
 
 
@@ -162,11 +188,12 @@ def put_draft(
     wave_id: int,
     state: DraftState,
     *,
+    size: int,
     keys: DraftKeys | None = None,
 ) -> None:
-    """Insert or replace the draft (race-safe upsert; the caller commits)."""
+    """Insert or replace the draft, padded to ``size`` (race-safe upsert; the caller commits)."""
     keys = keys or DraftKeys.of(token)
-    sealed = seal(keys.key, state.to_json(), keys.lookup.encode())
+    sealed = seal(keys.key, state.to_bytes(size), keys.lookup.encode())
     session.execute(
         _upsert(session),
         {"draft_lookup": keys.lookup, "draft_wave": wave_id, "draft_sealed": sealed},

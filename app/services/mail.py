@@ -1,7 +1,10 @@
 """Email: building invitations and reminders (English/Spanish, text + HTML) and sending them.
 
-Two backends, chosen by ``MAIL_BACKEND``: ``smtp`` (STARTTLS and login when configured) and
-``outbox`` (one ``.eml`` file per message under ``instance/outbox/``, the demo's default).
+Two backends, chosen by ``MAIL_BACKEND``: ``smtp`` (STARTTLS and login when configured; nothing
+is written to disk) and ``outbox`` (one ``.eml`` file per message under
+``instance/outbox/wave-<id>/``, the demo's default). A message holds an address and a personal
+link, so the outbox keeps a wave's messages only while it is open: :func:`purge_outbox` removes
+them when it closes.
 
 SMTP is spoken step by step (MAIL, RCPT, DATA) so that every failure is classified by *where* it
 happened: before the message body was handed over nothing can have been delivered, and the
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import os
 import re
 import secrets
 import smtplib
@@ -95,6 +99,8 @@ class Invite:
     sender_name: str | None = None
     reply_to: str | None = None
     intro: str | None = None
+    #: The privacy page (what holds, with the wave's own thresholds, and what remains possible).
+    privacy_url: str = ""
 
 
 def format_closing(closes_at: datetime, timezone: str, language: str) -> str:
@@ -119,6 +125,7 @@ def build_message(invite: Invite, mail_from: str) -> EmailMessage:
         "closes": closes,
         "jurisdiction": invite.jurisdiction,
         "min_n": invite.min_n,
+        "privacy_url": invite.privacy_url,
         "subject": subject,
         "intro": invite.intro or "",
     }
@@ -148,7 +155,7 @@ def build_message(invite: Invite, mail_from: str) -> EmailMessage:
 
 
 class Connection(Protocol):
-    def send(self, message: EmailMessage) -> SendResult: ...
+    def send(self, message: EmailMessage, wave_id: int | None = None) -> SendResult: ...
 
     def close(self) -> None: ...
 
@@ -229,7 +236,7 @@ class SmtpConnection:
             self.smtp.close()
         self.smtp = None
 
-    def send(self, message: EmailMessage) -> SendResult:
+    def send(self, message: EmailMessage, wave_id: int | None = None) -> SendResult:
         self.mailer.rate.wait()
         try:
             if self.smtp is None:
@@ -305,13 +312,17 @@ class OutboxConnection:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, message: EmailMessage) -> SendResult:
-        self.folder.mkdir(parents=True, exist_ok=True)
+    def send(self, message: EmailMessage, wave_id: int | None = None) -> SendResult:
+        folder = self.folder / _wave_folder(wave_id)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = f"{secrets.token_hex(12)}.eml"
-        temporary = self.folder / f".{name}.tmp"
-        temporary.write_bytes(message.as_bytes())
-        temporary.replace(self.folder / name)
-        return SendResult(Outcome.SENT, f"written to outbox/{name}")
+        temporary = folder / f".{name}.tmp"
+        # Owner-only from the first byte, whatever the process umask.
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "wb") as out:
+            out.write(message.as_bytes())
+        temporary.replace(folder / name)
+        return SendResult(Outcome.SENT, f"written to outbox/{_wave_folder(wave_id)}/{name}")
 
     def close(self) -> None:
         pass
@@ -324,6 +335,30 @@ class OutboxMailer:
 
     def connect(self) -> OutboxConnection:
         return OutboxConnection(self.folder)
+
+
+def _wave_folder(wave_id: int | None) -> str:
+    # Account messages (password links, test sends) belong to no wave: kept apart, never purged
+    # with a wave's messages, and holding no survey link.
+    return "accounts" if wave_id is None else f"wave-{int(wave_id)}"
+
+
+def purge_outbox(instance_path: str | Path, wave_id: int) -> int:
+    """Remove a wave's outbox messages (addresses and links); returns how many were removed.
+
+    Called when the wave closes. With SMTP nothing was written, so there is nothing to remove.
+    """
+    folder = Path(instance_path) / "outbox" / _wave_folder(wave_id)
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for path in folder.iterdir():
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed += path.suffix == ".eml"
+    with contextlib.suppress(OSError):  # a message being written at this very moment
+        folder.rmdir()
+    return removed
 
 
 def mailer_from_config(config: Mapping[str, Any], instance_path: str | Path) -> Mailer:

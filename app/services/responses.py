@@ -1,10 +1,17 @@
 """Answering and submitting a survey, and the shuffle pool (DESIGN.md, "The anonymity model").
 
 ``submit_response`` is the one transaction that flips an invitation to completed, counts the day's
-submission and puts the answers, encrypted with a server key, into the pool. ``move_pool`` later
-turns pooled answers into ``Response`` rows, in random order and a batch at a time, so nothing in
-``responses`` (ids, storage order, PostgreSQL's ``xmin``/``ctid``, SQLite's ``rowid``) follows the
-order in which people submitted.
+submission and puts the answers into the pool, **sealed to the mix public key** and **padded to
+one fixed size** per instrument: the web tier can seal an entry but never open one, and every
+entry of a wave has the same length, so joining a pool row to the invitation flipped in the same
+transaction (PostgreSQL ``xmin``, SQLite page and WAL order) yields a blob nobody holding the web
+tier's secrets can open or tell apart from another.
+
+``move_pool`` — the mixer, run by the job that alone holds the mix private key — later opens
+pooled answers and turns them into ``Response`` rows, in random order and a batch at a time, so
+nothing in ``responses`` (ids, storage order, PostgreSQL's ``xmin``/``ctid``, SQLite's ``rowid``)
+follows the order in which people submitted. Background answers and the response language go to
+jurisdiction-wide counters (``app.services.background.record_batch``), never onto a row.
 
 The pool is kept per unit: ``Response.unit_id`` is visible, so a batch mixing units would expose
 the one person of a unit in it. A batch leaves ``pool_k`` entries behind (moves happen once a
@@ -14,12 +21,10 @@ among at least ``pool_k`` others when the rest is flushed.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -27,14 +32,14 @@ from sqlalchemy import CursorResult, bindparam, delete, func, insert, select, te
 from sqlalchemy.orm import Session
 
 import surveys
+from app import db as app_db
 from app.models import DailyCount, Draft, Invitation, PendingResponse, Response, Wave, WaveStatus
 from app.models import Instrument as InstrumentRow
 from app.models.base import random_uuid, utcnow
-from app.services import drafts
+from app.services import drafts, sealing
 from app.services.instruments import definition_of
-from app.services.tokens import derive_key, hash_token, looks_like_token
+from app.services.tokens import hash_token, looks_like_token
 
-_POOL_PURPOSE = "shuffle-pool"
 _shuffle = secrets.SystemRandom().shuffle
 
 
@@ -59,6 +64,10 @@ class WaveClosed(SurveyError):
         self.timezone = timezone
 
 
+class MixKeyMismatch(SurveyError):
+    """The mix private key given to the mixer does not open the wave's pool; nothing moved."""
+
+
 class InvalidAnswers(SurveyError):
     """Answers that do not fit the instrument (a tampered form); nothing is stored."""
 
@@ -74,6 +83,8 @@ class Answers:
     items: Mapping[str, int]
     background: Mapping[str, int]
     comment: str | None = None
+    #: The language the pages were answered in (counted per jurisdiction, never stored on a row).
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,33 @@ class Participation:
     language: str
     closes_at: datetime
     timezone: str
+    #: The wave's own thresholds (frozen at launch), for what the pages promise.
+    min_report_n: int = 5
+    pool_k: int = 10
+
+
+@dataclass(frozen=True)
+class WaveTerms:
+    """What the privacy page promises for one wave: its own thresholds."""
+
+    min_report_n: int
+    pool_k: int
+
+
+_TERMS = (
+    select(Wave.min_report_n, Wave.pool_k)
+    .join(Invitation, Invitation.wave_id == Wave.id)
+    .where(Invitation.token_hash == bindparam("token_hash"))
+)
+
+
+def find_wave_terms(session: Session, token: str) -> WaveTerms | None:
+    """The thresholds of the wave of ``token`` (open, closed or answered), or None."""
+    if not looks_like_token(token):
+        return None
+    row = session.execute(_TERMS, {"token_hash": hash_token(token)}).one_or_none()
+    session.rollback()
+    return None if row is None else WaveTerms(int(row.min_report_n), int(row.pool_k))
 
 
 @dataclass(frozen=True)
@@ -114,6 +152,13 @@ def _sqlite_secure_delete(session: Session) -> None:
             info["secure_delete"] = True
 
 
+def _scrub(session: Session) -> None:
+    """After a commit that deleted a draft or pool rows: no copy left in SQLite's WAL."""
+    scrub = getattr(app_db, "scrub_journal", None)
+    if scrub is not None:
+        scrub(session)
+
+
 # Statements built once (values bound per call): building and cache-keying a select costs more
 # CPU than running it. Columns, not ORM entities: nothing here needs a Wave object.
 _WAVE_COLUMNS = (
@@ -124,6 +169,7 @@ _WAVE_COLUMNS = (
     Wave.timezone,
     Wave.instrument_id,
     Wave.pool_k,
+    Wave.min_report_n,
     InstrumentRow.checksum,
 )
 _PARTICIPATION = (
@@ -140,7 +186,7 @@ _PROGRESS = _PARTICIPATION.add_columns(Draft.ciphertext).outerjoin(
 # FOR SHARE on the wave: closing the wave (an UPDATE of its row) waits for submits in flight, so
 # the final flush of the pool sees every one of them.
 _SUBMIT_ROW = (
-    select(Invitation.unit_id, *_WAVE_COLUMNS)
+    select(Invitation.unit_id, Invitation.language, *_WAVE_COLUMNS)
     .join(Wave, Invitation.wave_id == Wave.id)
     .join(InstrumentRow, Wave.instrument_id == InstrumentRow.id)
     .where(Invitation.token_hash == bindparam("token_hash"))
@@ -177,6 +223,8 @@ def _participation(session: Session, row: Any, now: datetime | None) -> Particip
         language=row.language,
         closes_at=row.closes_at,
         timezone=row.timezone,
+        min_report_n=row.min_report_n,
+        pool_k=row.pool_k,
     )
 
 
@@ -253,7 +301,17 @@ def save_progress(
     else:
         participation, keys = progress.participation, progress.keys
     _check_draft(participation.instrument, state)
-    drafts.put_draft(session, token, participation.wave_id, state, keys=keys)
+    try:
+        drafts.put_draft(
+            session,
+            token,
+            participation.wave_id,
+            state,
+            size=drafts.draft_size(participation.instrument),
+            keys=keys,
+        )
+    except sealing.PaddingError:
+        raise InvalidAnswers(["the draft is larger than any legal answer set"]) from None
     session.commit()
 
 
@@ -278,6 +336,13 @@ def check_answers(instrument: surveys.Instrument, answers: Answers) -> None:
             problems.append("this instrument has no comment question")
         elif len(answers.comment) > instrument.comment.max_length:
             problems.append(f"comment longer than {instrument.comment.max_length} characters")
+        else:
+            try:
+                answers.comment.encode("utf-8")
+            except UnicodeEncodeError:
+                problems.append("the comment holds characters that are not text")
+    if answers.language is not None and answers.language not in instrument.languages:
+        problems.append(f"language {answers.language!r} is not one of the instrument's")
     if problems:
         raise InvalidAnswers(problems)
 
@@ -292,14 +357,67 @@ def _check_draft(instrument: surveys.Instrument, state: drafts.DraftState) -> No
     check_answers(instrument, Answers({}, {}, state.comment))
 
 
-@lru_cache(maxsize=4)
-def pool_key(secret_key: str) -> bytes:
-    """The AES-GCM key of the shuffle pool, derived from SECRET_KEY (once per process)."""
-    return derive_key(secret_key, _POOL_PURPOSE)
+def _pool_meta(answers: Answers, language: str) -> dict[str, Any]:
+    return {
+        "answers": dict(answers.items),
+        "background": dict(answers.background),
+        "language": language,
+    }
 
 
-def _pool_associated(wave_id: int, unit_id: int) -> bytes:
-    return f"pool:{wave_id}:{unit_id}".encode()
+_POOL_SIZES: dict[tuple[str, str], int] = {}
+
+
+def _pool_size_of(instrument: surveys.Instrument) -> int:
+    cached = _POOL_SIZES.get((instrument.key, instrument.version))
+    if cached is None:
+        cached = _POOL_SIZES[(instrument.key, instrument.version)] = _largest_pool(instrument)
+    return cached
+
+
+def _largest_pool(instrument: surveys.Instrument) -> int:
+    largest = Answers(
+        items={
+            item.key: scale.response_scale.points
+            for scale in instrument.scales
+            for item in scale.items
+        },
+        background={q.key: len(next(iter(q.options.values()))) for q in instrument.background},
+    )
+    language = max(instrument.languages, key=len)
+    comment = instrument.comment.max_length if instrument.comment else 0
+    return sealing.padded_size(sealing.packed_bound(_pool_meta(largest, language), comment))
+
+
+def pool_entry_size(instrument: surveys.Instrument) -> int:
+    """The one plaintext size of every pool entry of ``instrument``: the largest legal answer set
+    (every item at its highest value, every background question, the longest comment in 4-byte
+    UTF-8 characters) fits; anything else is padded up to it."""
+    return _pool_size_of(instrument)
+
+
+def seal_pool_entry(
+    public: sealing.PublicKey, instrument: surveys.Instrument, answers: Answers, language: str
+) -> bytes:
+    """Answers packed, padded to the instrument's one size and sealed to the mix public key."""
+    packed = sealing.pack(_pool_meta(answers, language), answers.comment)
+    try:
+        padded = sealing.pad(packed, pool_entry_size(instrument))
+    except sealing.PaddingError:
+        raise InvalidAnswers(["the answers are larger than any legal answer set"]) from None
+    return public.seal(padded)
+
+
+def open_pool_entry(keys: sealing.Keyring, sealed: bytes) -> tuple[Answers, str]:
+    """The mixer's side of :func:`seal_pool_entry`: the answers and their language."""
+    meta, comment = sealing.unpack(sealing.unpad(keys.open(sealed)))
+    answers = Answers(
+        items={str(k): int(v) for k, v in meta["answers"].items()},
+        background={str(k): int(v) for k, v in meta["background"].items()},
+        comment=comment,
+        language=str(meta["language"]),
+    )
+    return answers, answers.language or "en"
 
 
 def _count_submission(session: Session, wave_id: int, unit_id: int, day: date) -> None:
@@ -324,7 +442,7 @@ def submit_response(
     token: str,
     answers: Answers,
     *,
-    secret_key: str,
+    mix_public: sealing.PublicKey,
     now: datetime | None = None,
     keys: drafts.DraftKeys | None = None,
 ) -> Submitted:
@@ -345,80 +463,115 @@ def submit_response(
         if not _is_open(row, now):
             raise _closed(row)
         unit_id, wave_id, pool_k = row.unit_id, row.wave_id, row.pool_k
-        check_answers(_instrument(session, row.instrument_id, row.checksum), answers)
+        instrument = _instrument(session, row.instrument_id, row.checksum)
+        check_answers(instrument, answers)
+        # Sealed before anything is written: an answer set that cannot be stored changes nothing.
+        sealed = seal_pool_entry(mix_public, instrument, answers, answers.language or row.language)
         flipped = cast("CursorResult[Any]", session.execute(_FLIP, {"flip_hash": token_hash}))
         if flipped.rowcount != 1:
             raise AlreadySubmitted
         _count_submission(session, wave_id, unit_id, now.astimezone(ZoneInfo(row.timezone)).date())
         drafts.delete_draft(session, token, keys=keys)
-        payload = json.dumps(
-            {
-                "answers": dict(answers.items),
-                "background": dict(answers.background),
-                "comment": answers.comment,
-            },
-            sort_keys=True,
-        ).encode("utf-8")
         session.execute(
             _POOL_INSERT,
-            {
-                "id": random_uuid(),
-                "wave_id": wave_id,
-                "unit_id": unit_id,
-                "ciphertext": drafts.seal(
-                    pool_key(secret_key), payload, _pool_associated(wave_id, unit_id)
-                ),
-            },
+            {"id": random_uuid(), "wave_id": wave_id, "unit_id": unit_id, "ciphertext": sealed},
         )
         # Counted before the commit (same figure as after it, one transaction fewer): only a
-        # hint for close_pool_after_submit, which counts again under its own locks.
+        # hint for the mixer job, which counts again under its own locks.
         pooled = session.scalar(_POOL_SIZE, {"pool_wave": wave_id, "pool_unit": unit_id})
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    _scrub(session)
     return Submitted(wave_id=wave_id, pool_ready=(pooled or 0) >= 2 * pool_k)
 
 
 def move_pool(
-    session: Session, wave_id: int, *, flush_all: bool = False, secret_key: str | None = None
+    session: Session, wave_id: int, *, keys: sealing.Keyring, flush_all: bool = False
 ) -> int:
-    """Move pooled answers of a wave into ``Response`` rows; returns how many moved.
+    """The mixer: move pooled answers of a wave into ``Response`` rows; returns how many moved.
+
+    ``keys`` is the mix private keyring (only the mixer job holds it). Before anything moves,
+    every entry of the wave must be sealed to one of its keys; otherwise MixKeyMismatch is raised
+    and nothing is moved (nothing lost, nothing half-moved).
 
     Per unit, while its pool holds ``2 * pool_k`` entries, a random ``pool_k`` of them move in one
     transaction, inserted in random order. ``flush_all`` (the wave closes) moves everything.
     Safe to run twice at once: rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and
     under SQLite's write lock, deleted with ``DELETE … RETURNING`` and only the deleted ones are
     inserted; a batch that dies rolls back whole and stays in the pool.
-
-    ``secret_key`` defaults to the current Flask app's SECRET_KEY.
     """
-    if secret_key is None:
-        from flask import current_app
-
-        secret_key = str(current_app.config["SECRET_KEY"])
-    key = pool_key(secret_key)
-    pool_k = session.scalar(select(Wave.pool_k).where(Wave.id == wave_id))
-    if pool_k is None:
+    wave = session.execute(
+        select(Wave.pool_k, Wave.jurisdiction_id, Wave.instrument_id, InstrumentRow.checksum)
+        .join(InstrumentRow, Wave.instrument_id == InstrumentRow.id)
+        .where(Wave.id == wave_id)
+    ).one_or_none()
+    if wave is None:
         session.rollback()
         return 0
+    instrument = _instrument(session, wave.instrument_id, wave.checksum)
+    sealed_to = {
+        bytes(prefix)
+        for prefix in session.scalars(
+            select(func.substr(PendingResponse.ciphertext, 1, sealing.KEY_ID_BYTES))
+            .where(PendingResponse.wave_id == wave_id)
+            .distinct()
+        )
+    }
+    unknown = sealed_to - keys.ids()
+    if unknown:
+        session.rollback()
+        held = ", ".join(sorted(k.hex() for k in keys.ids()))
+        wanted = ", ".join(sorted(k.hex() for k in unknown))
+        raise MixKeyMismatch(
+            f"MIX_PRIVATE_KEY_FILE: the mix key(s) given ({held}) do not open wave {wave_id}'s "
+            f"pool, whose entries are sealed to {wanted}; nothing was moved"
+        )
     units = session.scalars(
         select(PendingResponse.unit_id).where(PendingResponse.wave_id == wave_id).distinct()
     ).all()
     session.commit()
+    batch = _Batch(wave_id, wave.jurisdiction_id, wave.pool_k, instrument, keys)
     moved = 0
     for unit_id in sorted(units):
         while True:
-            count = _move_batch(session, wave_id, unit_id, pool_k, key, flush_all=flush_all)
+            count = _move_batch(session, batch, unit_id, flush_all=flush_all)
             moved += count
             if count == 0 or flush_all:
                 break
     return moved
 
 
-def _move_batch(
-    session: Session, wave_id: int, unit_id: int, pool_k: int, key: bytes, *, flush_all: bool
-) -> int:
+@dataclass(frozen=True)
+class _Batch:
+    wave_id: int
+    jurisdiction_id: int
+    pool_k: int
+    instrument: surveys.Instrument
+    keys: sealing.Keyring
+
+
+def _record_background(session: Session, batch: _Batch, opened: list[tuple[Answers, str]]) -> None:
+    """Background answers and languages of a moved batch, counted per jurisdiction (9B)."""
+    from app.services import background
+
+    instrument = batch.instrument
+    entries: list[dict[str, Any]] = [
+        {
+            "background": {q.key: answers.background.get(q.key) for q in instrument.background},
+            "language": language,
+            "items": {key: answers.items.get(key) for key in instrument.item_keys},
+        }
+        for answers, language in opened
+    ]
+    background.record_batch(
+        session, batch.wave_id, batch.jurisdiction_id, entries, mix_keys=batch.keys
+    )
+
+
+def _move_batch(session: Session, batch: _Batch, unit_id: int, *, flush_all: bool) -> int:
+    wave_id, pool_k = batch.wave_id, batch.pool_k
     try:
         _sqlite_secure_delete(session)
         in_pool = (PendingResponse.wave_id == wave_id, PendingResponse.unit_id == unit_id)
@@ -449,32 +602,29 @@ def _move_batch(
         if not flush_all and len(taken) < pool_k:
             session.rollback()  # another mover got part of it: never publish a short batch
             return 0
-        associated = _pool_associated(wave_id, unit_id)
-        rows = []
-        for (sealed,) in taken:
-            data = json.loads(drafts.unseal(key, sealed, associated))
-            rows.append(
-                {
-                    "id": random_uuid(),
-                    "wave_id": wave_id,
-                    "unit_id": unit_id,
-                    "answers": data["answers"],
-                    "background": data["background"],
-                    "comment": data["comment"],
-                }
-            )
-        _shuffle(rows)
-        for row in rows:
+        try:
+            opened = [open_pool_entry(batch.keys, bytes(sealed)) for (sealed,) in taken]
+        except (sealing.KeyMismatch, sealing.CannotOpen, sealing.PaddingError) as error:
+            raise MixKeyMismatch(
+                f"MIX_PRIVATE_KEY_FILE: an entry of wave {wave_id} does not open ({error}); "
+                "this batch was not moved"
+            ) from None
+        _shuffle(opened)
+        for answers, _language in opened:
             # One INSERT per row, in shuffled order: storage order then follows the shuffle.
-            session.execute(insert(Response).values(**row))
+            session.execute(
+                insert(Response).values(
+                    id=random_uuid(),
+                    wave_id=wave_id,
+                    unit_id=unit_id,
+                    answers=dict(answers.items),
+                    comment=answers.comment,
+                )
+            )
+        _record_background(session, batch, opened)
         session.commit()
-        return len(rows)
     except BaseException:
         session.rollback()
         raise
-
-
-def close_pool_after_submit(session: Session, submitted: Submitted, *, secret_key: str) -> None:
-    """Move a batch if the submit filled a unit's pool (the admin job queue will take this over)."""
-    if submitted.pool_ready:
-        move_pool(session, submitted.wave_id, secret_key=secret_key)
+    _scrub(session)
+    return len(opened)

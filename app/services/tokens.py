@@ -1,45 +1,52 @@
-"""Survey link tokens: derived from a server key and a per-invitation nonce; only hashes stored.
+"""Survey link tokens: random, known to the database only as a hash and a sealed copy.
 
-A token must appear in the first email and again in every reminder, weeks later, yet the database
-keeps only its SHA-256. So the token is not stored but derived when an email is built:
-``token = base64url(HMAC-SHA256(K, nonce))`` with ``K = HKDF(SECRET_KEY, "survey-link-tokens")`` and
-a random 32-byte nonce per invitation (256 bits; unguessable without ``SECRET_KEY``). The nonce is
-cleared when the wave closes, so closed tokens cannot be rebuilt even with the key.
+A token is 32 random bytes (``secrets``, 256 bits) in URL-safe base64: nothing on the server
+derives it, so neither the database nor ``SECRET_KEY`` nor both together rebuild a link. The
+database keeps ``SHA-256(token)`` (to recognise the link) and, until the wave closes, the token
+sealed to the mailer public key (so the mail job, which alone holds the private half, can put
+the same link in every reminder). The sealed copy is erased when the wave closes.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
 import hashlib
-import hmac
 import secrets
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-NONCE_BYTES = 32
+from app.services import sealing
+
+TOKEN_BYTES = 32
+
+
+def new_token() -> str:
+    """A fresh link token (43 URL-safe characters, 256 random bits)."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def seal_token(public: sealing.PublicKey, token: str) -> bytes:
+    """The token sealed to the mailer public key (opened only by the mail job)."""
+    return public.seal(token.encode("ascii"))
+
+
+def open_token(keyring: sealing.Keyring, sealed: bytes) -> str:
+    """The token of a sealed copy (the mail job's mailer keyring)."""
+    return keyring.open(sealed).decode("ascii")
 
 
 def derive_key(secret_key: str, purpose: str) -> bytes:
-    """A 32-byte key for one purpose, derived from SECRET_KEY with HKDF-SHA256."""
+    """A 32-byte key for one purpose, derived from SECRET_KEY with HKDF-SHA256.
+
+    Used only for what the web tier keeps to itself (rate-limit keys), never for anything stored.
+    """
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
         secret_key.encode()
     )
 
 
-def new_nonce() -> bytes:
-    return secrets.token_bytes(NONCE_BYTES)
-
-
-def derive_token(secret_key: str, nonce: bytes) -> str:
-    """The URL-safe token of an invitation (43 characters, 256 bits)."""
-    mac = hmac.new(derive_key(secret_key, "survey-link-tokens"), nonce, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
-
-
 def hash_token(token: str) -> str:
-    """SHA-256 hex of a token: the only form in which the database knows it."""
+    """SHA-256 hex of a token: the only form in which the database recognises it."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -48,15 +55,3 @@ def looks_like_token(candidate: str) -> bool:
     return 20 <= len(candidate) <= 128 and all(
         c.isascii() and (c.isalnum() or c in "-_") for c in candidate
     )
-
-
-@functools.lru_cache(maxsize=8)
-def token_key(secret_key: str) -> bytes:
-    """The HKDF key of :func:`derive_token`, derived once per ``SECRET_KEY`` (for batches)."""
-    return derive_key(secret_key, "survey-link-tokens")
-
-
-def token_with_key(key: bytes, nonce: bytes) -> str:
-    """:func:`derive_token` given :func:`token_key` (the same token, without the HKDF step)."""
-    mac = hmac.new(key, nonce, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")

@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Engine, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 import surveys
+from app.db import scrub_journal, vacuum_tables
 from app.models import (
     DailyCount,
     DeliveryStatus,
+    Draft,
     Invitation,
     Jurisdiction,
     OrgUnit,
@@ -28,7 +31,7 @@ from app.models import (
     WaveStatus,
     utcnow,
 )
-from app.services import audit, delivery, history, tokens
+from app.services import audit, delivery, history, mail, sealing, tokens
 from app.services.access import (
     can_manage_jurisdiction,
     can_see_jurisdiction_totals,
@@ -231,13 +234,14 @@ def launch_wave(
     actor: User | None,
     wave_id: int,
     *,
-    secret_key: str,
+    mailer_public: sealing.PublicKey,
     now: datetime | None = None,
 ) -> int:
     """Open a draft wave: one invitation per active roster entry, emails queued. Returns the count.
 
-    Tokens are derived from ``secret_key`` and a fresh nonce; only their SHA-256 is stored.
-    The caller dispatches delivery jobs after this returns (the invitations are committed).
+    Each token is random; the database keeps its SHA-256 and the token sealed to
+    ``mailer_public`` (for the mail job). The caller dispatches delivery jobs after this returns
+    (the invitations are committed).
     """
     now = now or utcnow()
     wave = get_wave(session, actor, wave_id)
@@ -262,11 +266,9 @@ def launch_wave(
     ).all()
     if not entries:
         raise WaveError("the roster is empty: import the staff list before launching")
-    key = tokens.derive_key(secret_key, "survey-link-tokens")
     rows = []
     for unit_id, email, language in entries:
-        nonce = tokens.new_nonce()
-        token = _token_with_key(key, nonce)
+        token = tokens.new_token()
         rows.append(
             {
                 "wave_id": wave.id,
@@ -274,7 +276,7 @@ def launch_wave(
                 "email": email,
                 "language": language,
                 "token_hash": tokens.hash_token(token),
-                "token_nonce": nonce,
+                "token_sealed": tokens.seal_token(mailer_public, token),
                 "completed": False,
                 "delivery_status": DeliveryStatus.QUEUED,
                 "send_wanted": 0,
@@ -307,16 +309,6 @@ def launch_wave(
     )
     session.commit()
     return len(rows)
-
-
-def _token_with_key(key: bytes, nonce: bytes) -> str:
-    """``tokens.derive_token`` with the HKDF step done once per launch, not once per person."""
-    import base64
-    import hashlib
-    import hmac
-
-    mac = hmac.new(key, nonce, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
 
 def remind_wave(
@@ -387,12 +379,14 @@ def close_wave(
     actor: User | str | None,
     wave_id: int,
     *,
-    secret_key: str,
+    instance_path: str | Path | None = None,
     now: datetime | None = None,
 ) -> Wave:
-    """Close an open wave: tokens stop working, emails and nonces are erased, the pool is emptied.
+    """Close an open wave: links stop working, emails and sealed link tokens are erased.
 
-    Counts (invited, delivery states, answered) are kept.
+    Counts (invited, delivery states, answered) are kept. What still waits in the shuffle pool
+    is moved by :func:`finish_close`, which runs in the mixer job (the only holder of the mix
+    private key); the caller queues it (``tasks.mix_wave``).
     """
     now = now or utcnow()
     wave = get_wave(session, actor if isinstance(actor, User) else None, wave_id)
@@ -413,7 +407,7 @@ def close_wave(
         .where(Invitation.wave_id == wave.id)
         .values(
             email=None,
-            token_nonce=None,
+            token_sealed=None,
             next_attempt_at=None,
             delivery_status=case(
                 (
@@ -432,6 +426,7 @@ def close_wave(
         )
         .execution_options(synchronize_session=False)
     )
+    session.execute(delete(Draft).where(Draft.wave_id == wave.id))
     audit.record(
         session,
         actor,
@@ -441,25 +436,64 @@ def close_wave(
         automatic=not isinstance(actor, User) and actor == "system",
     )
     session.commit()
-    flush_pool(session, wave.id, secret_key=secret_key)
-    session.refresh(wave)
-    session.commit()
+    # The erased addresses, sealed links and deleted drafts leave SQLite's WAL now, not only
+    # after the mixer's final flush (which may wait for a worker).
+    scrub_journal(session)
+    if instance_path is not None:
+        mail.purge_outbox(instance_path, wave.id)
     return wave
 
 
-def flush_pool(session: Session, wave_id: int, *, secret_key: str) -> int:
-    """Move whatever waits in the shuffle pool into responses (if the survey flow provides it)."""
-    try:
-        from app.services import responses
-    except ImportError:  # the survey flow is not installed in this build
-        return 0
-    move_pool = getattr(responses, "move_pool", None)
-    if move_pool is None:
-        return 0
-    return int(move_pool(session, wave_id, flush_all=True, secret_key=secret_key))
+def finish_close(session: Session, wave_id: int, *, mix_keys: sealing.Keyring) -> int:
+    """After a close: move everything still pooled into responses (the mixer job runs this).
+
+    Returns how many answer sets moved. Safe to run again (nothing left: 0).
+    """
+    from app.services import responses
+
+    moved = responses.move_pool(session, wave_id, flush_all=True, keys=mix_keys)
+    scrub_after_close(session, wave_id)
+    return moved
 
 
-def close_due_waves(session: Session, *, secret_key: str, now: datetime | None = None) -> list[int]:
+#: Tables whose dead row versions could still hold what a close erased or the mixer moved.
+SCRUBBED_TABLES = ("pending_responses", "drafts", "invitations", "language_holdbacks")
+
+
+def scrub_after_close(session: Session, wave_id: int) -> None:
+    """No copy of erased addresses, tokens, drafts or pool rows left in dead tuples or the WAL.
+
+    Answer sets still held back for a language too small to add to the per-language sums are
+    deleted first. Then SQLite's WAL is checkpointed and truncated, and PostgreSQL's pool, drafts
+    and invitations are rewritten (VACUUM FULL, outside any transaction). A session bound to one
+    connection (a caller's own transaction, as in most tests) skips that step: VACUUM cannot run
+    inside a transaction, and a checkpoint would wait for it.
+    """
+    from app.services import background
+
+    background.discard_held(session, wave_id)
+    session.commit()
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        vacuum_tables(bind, SCRUBBED_TABLES)
+
+
+def waves_to_mix(session: Session) -> list[tuple[int, bool]]:
+    """Waves whose pool holds anything: (wave id, closed) — what the periodic mixer looks at."""
+    from app.models import PendingResponse
+
+    rows = session.execute(
+        select(Wave.id, Wave.status)
+        .where(Wave.id.in_(select(PendingResponse.wave_id).distinct()))
+        .order_by(Wave.id)
+    ).all()
+    session.rollback()
+    return [(int(wave_id), status == WaveStatus.CLOSED) for wave_id, status in rows]
+
+
+def close_due_waves(
+    session: Session, *, instance_path: str | Path | None = None, now: datetime | None = None
+) -> list[int]:
     """Close every open wave whose closing time has passed (the periodic task)."""
     now = now or utcnow()
     due = list(
@@ -471,7 +505,7 @@ def close_due_waves(session: Session, *, secret_key: str, now: datetime | None =
     closed = []
     for wave_id in due:
         try:
-            close_wave(session, "system", wave_id, secret_key=secret_key, now=now)
+            close_wave(session, "system", wave_id, instance_path=instance_path, now=now)
         except WaveStateError:
             continue  # closed by someone else meanwhile
         closed.append(wave_id)

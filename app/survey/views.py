@@ -20,7 +20,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, TooManyRequests
 
 import surveys
-from app import ratelimit
+from app import keys, ratelimit, tasks
 from app.db import get_session
 from app.services import responses
 from app.services.responses import (
@@ -139,7 +139,7 @@ def resume() -> ResponseReturnValue:
     return render_template(
         "survey/welcome.html",
         instrument=_instrument_words(instrument),
-        min_report_n=current_app.config["MIN_REPORT_N"],
+        min_report_n=progress.participation.min_report_n,
         comment_n=instrument.comment.min_report_n if instrument.comment else None,
         total=len(instrument.scales),
     )
@@ -176,12 +176,14 @@ def save_page(number: int) -> ResponseReturnValue:
             items={k: v for k, v in merged.answers.items() if isinstance(v, int)},
             background=merged.background,
             comment=merged.comment,
+            language=_language(),
         )
-        secret_key = current_app.config["SECRET_KEY"]
         submitted = responses.submit_response(
-            db, token, answers, secret_key=secret_key, keys=progress.keys
+            db, token, answers, mix_public=keys.mix_public(), keys=progress.keys
         )
-        responses.close_pool_after_submit(db, submitted, secret_key=secret_key)
+        if submitted.pool_ready:
+            # The web tier cannot open the pool: the mixer job (which holds the key) moves it.
+            tasks.mix_wave(submitted.wave_id)
         return redirect(url_for("survey.thanks"), 303)
     next_page = number - 1 if survey_page.navigation == "back" else number + 1
     next_page = max(1, next_page)
@@ -197,13 +199,19 @@ def thanks() -> ResponseReturnValue:
 
 @bp.get("/privacy")
 def privacy() -> ResponseReturnValue:
-    """What is stored and who sees what, from the running configuration."""
+    """What is stored and who holds what: the wave's own thresholds when the visitor came by a
+    link (else the defaults new waves get), and whether this web process holds the mix key."""
     instrument = surveys.load_default()
     config = current_app.config
+    token = session.get(TOKEN_KEY)
+    terms = responses.find_wave_terms(get_session(), token) if isinstance(token, str) else None
     return render_template(
         "survey/privacy.html",
-        min_report_n=config["MIN_REPORT_N"],
-        pool_k=config["POOL_K"],
+        min_report_n=terms.min_report_n if terms else config["MIN_REPORT_N"],
+        pool_k=terms.pool_k if terms else config["POOL_K"],
+        for_your_survey=terms is not None,
+        mix_key_in_web=bool(config.get("MIX_KEY_IN_WEB")),
+        demo=keys.role() == "demo",
         comment_n=instrument.comment.min_report_n if instrument.comment else None,
         max_comment=instrument.comment.max_length if instrument.comment else None,
     )

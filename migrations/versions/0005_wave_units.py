@@ -4,7 +4,7 @@ Launched waves that exist already get their tree from the data at migration time
 that has invitations or responses in the wave, with the units above it, as they are now.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -194,7 +194,7 @@ def test_dashboard_hides_small_units_and_never_lists_people(
     app: Flask, session: Session, lake: Jurisdiction
 ) -> None:
     from app.services import roster, waves
-    from tests.conftest import TEST_SECRET
+    from tests.conftest import TEST_KEYS
 
     rows = [(f"a{i}@x.org", "R / Big team") for i in range(8)]
     rows += [(f"b{i}@x.org", "R / Small team") for i in range(2)]
@@ -208,7 +208,7 @@ def test_dashboard_hides_small_units_and_never_lists_people(
         opens=date.today(),
         closes=date.today() + timedelta(days=9),
     )
-    waves.launch_wave(session, None, wave.id, secret_key=TEST_SECRET)
+    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
     admin = make_user(session, "admin@lake.org", Role.JURISDICTION_ADMIN, lake)
     client = app.test_client()
     login(client, admin.email)

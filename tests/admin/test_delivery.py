@@ -17,7 +17,7 @@ from app import tasks
 from app.db import get_database
 from app.models import DeliveryStatus, Invitation, Jurisdiction, Wave, utcnow
 from app.services import delivery, mail, roster, tokens, waves
-from tests.conftest import TEST_SECRET, make_test_app
+from tests.conftest import TEST_KEYS, make_test_app
 
 from .conftest import roster_csv
 from .smtp_server import ScriptedHandler, SmtpServer, html_of, text_of, token_of
@@ -69,7 +69,7 @@ def open_wave(
         timezone="America/Chicago",
         **settings,
     )
-    waves.launch_wave(session, None, wave.id, secret_key=TEST_SECRET)
+    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
     return wave
 
 
@@ -246,7 +246,7 @@ def _deliver_due(session: Session, app: Flask, now: datetime) -> delivery.Delive
             session,
             batch,
             mail.mailer_from_config(app.config, app.instance_path),
-            secret_key=TEST_SECRET,
+            mailer_keys=TEST_KEYS.mailer,
             public_url=app.config["PUBLIC_URL"],
             mail_from=app.config["MAIL_FROM"],
             clock=lambda: now,
@@ -261,7 +261,7 @@ class _FakeConnection:
         self.results = results
         self.sent: list[str] = []
 
-    def send(self, message: object) -> mail.SendResult:
+    def send(self, message: object, wave_id: int) -> mail.SendResult:
         self.sent.append(str(message["To"]))  # type: ignore[index]
         return self.results.pop(0) if self.results else mail.SendResult(mail.Outcome.SENT, "250")
 
@@ -282,7 +282,7 @@ def _fake_deliver(session: Session, ids: list[int], mailer: _FakeMailer, now: da
         session,
         ids,
         mailer,
-        secret_key=TEST_SECRET,
+        mailer_keys=TEST_KEYS.mailer,
         public_url="https://x",
         mail_from="s@x",
         clock=lambda: now,
@@ -368,7 +368,7 @@ def test_outbox_backend_writes_one_eml_per_message(
     with app.app_context():
         tasks.init_app(app)
         tasks.dispatch()
-    files = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
+    files = sorted((Path(app.instance_path) / "outbox").glob("wave-*/*.eml"))
     assert len(files) == 3
     assert b"/s/" in files[0].read_bytes()
 
@@ -385,7 +385,7 @@ def test_a_crash_mid_group_leaves_only_the_message_in_flight_in_doubt(
     mailer = _FakeMailer([])
     sent = mailer.connection.sent
 
-    def send(message: object) -> mail.SendResult:
+    def send(message: object, wave_id: int) -> mail.SendResult:
         if len(sent) == 2:
             raise _Crash
         sent.append(str(message["To"]))  # type: ignore[index]

@@ -19,7 +19,7 @@ from app.db import make_engine
 from app.migrate import upgrade
 from app.models import DeliveryStatus, Invitation
 from app.services import delivery, jurisdictions, roster, waves
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_KEYS, TEST_SECRET
 
 from .conftest import roster_csv
 from .smtp_server import ScriptedHandler, SmtpServer
@@ -48,6 +48,7 @@ def _worker(tmp_path: Path, database_url: str, port: int) -> subprocess.Popen[by
         "SMTP_PORT": str(port),
         "SMTP_STARTTLS": "false",
         "MAIL_RATE_PER_MINUTE": "1000000",
+        **TEST_KEYS.settings(),
     }
     env.pop("REDIS_URL", None)
     return subprocess.Popen(
@@ -77,7 +78,7 @@ def test_worker_killed_mid_batch_and_restarted_sends_nobody_two_copies(tmp_path:
             opens=date.today(),
             closes=date.today() + timedelta(days=10),
         )
-        waves.launch_wave(session, None, wave.id, secret_key=TEST_SECRET)
+        waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
 
     handler = ScriptedHandler(delay=0.03)  # slow enough to kill the worker in the middle
     server = SmtpServer(handler).start()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.models import PendingResponse
 from app.services import responses
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_KEYS
 from tests.e2e.conftest import Site, axe_violations
 from tests.survey.helpers import INSTRUMENT, PAGES
 
@@ -111,7 +111,7 @@ def test_the_whole_survey_can_be_completed_by_keyboard_alone(site: Site, context
 
     with Session(site.engine) as session:
         assert session.scalar(select(func.count()).select_from(PendingResponse)) >= 1
-        responses.move_pool(session, site.open_wave.wave_id, flush_all=True, secret_key=TEST_SECRET)
+        responses.move_pool(session, site.open_wave.wave_id, flush_all=True, keys=TEST_KEYS.mix)
         from app.models import Response
 
         stored = [r for r in session.scalars(select(Response)) if r.comment == "Keyboard only."]

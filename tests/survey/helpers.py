@@ -21,8 +21,8 @@ from werkzeug.serving import make_server
 import surveys
 from app.models import Invitation, Jurisdiction, OrgUnit, UnitKind, Wave, WaveStatus
 from app.services.instruments import ensure_instrument
-from app.services.tokens import derive_token, hash_token, new_nonce
-from tests.conftest import TEST_SECRET
+from app.services.tokens import hash_token, new_token, seal_token
+from tests.conftest import TEST_KEYS
 
 INSTRUMENT = surveys.load_default()
 PAGES = len(INSTRUMENT.scales) + 1
@@ -82,8 +82,7 @@ def seed_wave(
     rows = []
     for team in teams:
         for _ in range(invitations):
-            nonce = new_nonce()
-            token = derive_token(TEST_SECRET, nonce)
+            token = new_token()
             seeded.tokens.append(token)
             seeded.token_units[token] = team.id
             rows.append(
@@ -92,7 +91,7 @@ def seed_wave(
                     "unit_id": team.id,
                     "email": f"{secrets.token_hex(4)}@example.org",
                     "token_hash": hash_token(token),
-                    "token_nonce": nonce,
+                    "token_sealed": seal_token(TEST_KEYS.mailer_public, token),
                 }
             )
     session.execute(insert(Invitation), rows)

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import DailyCount, Invitation, PendingResponse, Response, Wave, WaveStatus
-from app.services import drafts, responses
-from tests.conftest import TEST_SECRET, make_test_app
+from app.services import responses
+from tests.conftest import TEST_KEYS, make_test_app
 from tests.survey.helpers import (
     PAGES,
     arrive,
@@ -64,7 +64,7 @@ def test_twenty_simultaneous_submits_of_one_link_store_one_response(
     assert all("already answered" in html for code, html in outcomes if code == 200)
 
     with Session(fresh_engine) as session:
-        responses.move_pool(session, seeded.wave_id, flush_all=True, secret_key=TEST_SECRET)
+        responses.move_pool(session, seeded.wave_id, flush_all=True, keys=TEST_KEYS.mix)
         assert session.scalar(select(func.count()).select_from(Response)) == 1
         assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
         completed = session.scalar(
@@ -82,7 +82,7 @@ def _fill_pool(engine: Engine, count: int, pool_k: int) -> tuple[int, list[dict[
             answers = distinct_answers(index)
             sent.append(answers)
             responses.submit_response(
-                session, token, responses.Answers(answers, {}), secret_key=TEST_SECRET
+                session, token, responses.Answers(answers, {}), mix_public=TEST_KEYS.mix_public
             )
     return seeded.wave_id, sent
 
@@ -106,9 +106,7 @@ def test_two_movers_at_once_move_every_answer_exactly_once(fresh_engine: Engine)
         try:
             with Session(fresh_engine) as session:
                 moved.append(
-                    responses.move_pool(
-                        session, wave_id, flush_all=flush_all, secret_key=TEST_SECRET
-                    )
+                    responses.move_pool(session, wave_id, flush_all=flush_all, keys=TEST_KEYS.mix)
                 )
         except BaseException as error:  # reported below, not lost in the thread
             errors.append(error)
@@ -122,7 +120,7 @@ def test_two_movers_at_once_move_every_answer_exactly_once(fresh_engine: Engine)
         thread.join(timeout=120)
     assert errors == []
     with Session(fresh_engine) as session:
-        responses.move_pool(session, wave_id, flush_all=True, secret_key=TEST_SECRET)
+        responses.move_pool(session, wave_id, flush_all=True, keys=TEST_KEYS.mix)
     _assert_each_answer_once(fresh_engine, wave_id, sent)
 
 
@@ -130,35 +128,35 @@ def test_a_mover_that_dies_half_way_loses_and_duplicates_nothing(
     fresh_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wave_id, sent = _fill_pool(fresh_engine, 30, pool_k=5)
-    real_unseal = drafts.unseal
+    real_open = responses.open_pool_entry
     calls = {"n": 0}
 
-    def dying_unseal(*args: Any) -> bytes:
+    def dying_open(*args: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("the worker died")
-        return real_unseal(*args)
+        return real_open(*args)
 
-    monkeypatch.setattr(drafts, "unseal", dying_unseal)
+    monkeypatch.setattr(responses, "open_pool_entry", dying_open)
     with Session(fresh_engine) as session, pytest.raises(RuntimeError):
-        responses.move_pool(session, wave_id, flush_all=True, secret_key=TEST_SECRET)
+        responses.move_pool(session, wave_id, flush_all=True, keys=TEST_KEYS.mix)
     with Session(fresh_engine) as session:
         assert session.scalar(select(func.count()).select_from(Response)) == 0
         assert session.scalar(select(func.count()).select_from(PendingResponse)) == 30
-    monkeypatch.setattr(drafts, "unseal", real_unseal)
+    monkeypatch.setattr(responses, "open_pool_entry", real_open)
     with Session(fresh_engine) as session:
-        assert responses.move_pool(session, wave_id, secret_key=TEST_SECRET) == 25
-        assert responses.move_pool(session, wave_id, flush_all=True, secret_key=TEST_SECRET) == 5
+        assert responses.move_pool(session, wave_id, keys=TEST_KEYS.mix) == 25
+        assert responses.move_pool(session, wave_id, flush_all=True, keys=TEST_KEYS.mix) == 5
     _assert_each_answer_once(fresh_engine, wave_id, sent)
 
 
 def test_batches_leave_pool_k_behind_until_the_wave_closes(fresh_engine: Engine) -> None:
     wave_id, sent = _fill_pool(fresh_engine, 19, pool_k=10)
     with Session(fresh_engine) as session:
-        assert responses.move_pool(session, wave_id, secret_key=TEST_SECRET) == 0
+        assert responses.move_pool(session, wave_id, keys=TEST_KEYS.mix) == 0
         session.execute(update(Wave).where(Wave.id == wave_id).values(status=WaveStatus.CLOSED))
         session.commit()
-        assert responses.move_pool(session, wave_id, flush_all=True, secret_key=TEST_SECRET) == 19
+        assert responses.move_pool(session, wave_id, flush_all=True, keys=TEST_KEYS.mix) == 19
     _assert_each_answer_once(fresh_engine, wave_id, sent)
 
 
@@ -167,9 +165,9 @@ def test_units_are_pooled_apart(fresh_engine: Engine) -> None:
         seeded = seed_wave(session, invitations=12, units=2, pool_k=3)
         for token in seeded.tokens[:7] + seeded.tokens[12:14]:  # 7 in unit A, 2 in unit B
             responses.submit_response(
-                session, token, responses.Answers({"ps1": 3}, {}), secret_key=TEST_SECRET
+                session, token, responses.Answers({"ps1": 3}, {}), mix_public=TEST_KEYS.mix_public
             )
-        moved = responses.move_pool(session, seeded.wave_id, secret_key=TEST_SECRET)
+        moved = responses.move_pool(session, seeded.wave_id, keys=TEST_KEYS.mix)
         assert moved == 3  # unit A: 7 >= 2*3, one batch of 3 leaves 4; unit B: 2 wait
         by_unit = Counter(session.scalars(select(Response.unit_id)))
         assert by_unit == {seeded.unit_ids[0]: 3}

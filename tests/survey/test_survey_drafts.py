@@ -77,7 +77,9 @@ def test_a_dump_taken_mid_survey_holds_no_readable_answer(
 def test_a_draft_cannot_be_opened_with_another_token(session: Session) -> None:
     seeded = seed_wave(session, invitations=2)
     mine, other = seeded.tokens
-    drafts.put_draft(session, mine, seeded.wave_id, drafts.DraftState(page=2, comment="hello"))
+    drafts.put_draft(
+        session, mine, seeded.wave_id, drafts.DraftState(page=2, comment="hello"), size=4096
+    )
     session.commit()
     assert drafts.find_draft(session, other) is None
     stored = session.scalars(select(Draft.ciphertext)).one()

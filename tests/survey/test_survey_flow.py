@@ -10,10 +10,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import DailyCount, Draft, Invitation, PendingResponse, Response, Wave, WaveStatus
+from app.models import (
+    BackgroundCount,
+    DailyCount,
+    Draft,
+    Invitation,
+    PendingResponse,
+    Response,
+    Wave,
+    WaveStatus,
+)
 from app.services import responses
 from app.services.tokens import hash_token
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_KEYS
 from tests.survey.helpers import (
     INSTRUMENT,
     PAGES,
@@ -119,11 +128,19 @@ def test_complete_survey_stores_one_pooled_answer_and_one_count(
         select(Invitation).where(Invitation.token_hash == hash_token(seeded.tokens[0]))
     ).one()
     assert invitation.completed
-    assert responses.move_pool(session, seeded.wave_id, flush_all=True, secret_key=TEST_SECRET) == 1
+    assert responses.move_pool(session, seeded.wave_id, flush_all=True, keys=TEST_KEYS.mix) == 1
     stored = session.scalars(select(Response)).one()
     assert stored.answers == answers
-    assert stored.background == {"role": 2}
     assert stored.comment == "More time."
+    # The role is no longer on the response: it was counted, jurisdiction-wide, by the mover.
+    counted = dict(
+        session.execute(
+            select(BackgroundCount.option, BackgroundCount.count).where(
+                BackgroundCount.wave_id == seeded.wave_id, BackgroundCount.question == "role"
+            )
+        ).all()
+    )
+    assert counted == {2: 1}
 
 
 def test_not_applicable_and_skipped_items_are_stored_as_missing(
@@ -137,7 +154,7 @@ def test_not_applicable_and_skipped_items_are_stored_as_missing(
     assert 'id="ps1-na" name="ps1" value="na" checked' in page_one  # the draft remembers n/a
     csrf = page_csrf(client, PAGES)
     client.post(f"/s/page/{PAGES}", data={"csrf_token": csrf, "nav": "submit"})
-    responses.move_pool(session, seeded.wave_id, flush_all=True, secret_key=TEST_SECRET)
+    responses.move_pool(session, seeded.wave_id, flush_all=True, keys=TEST_KEYS.mix)
     assert session.scalars(select(Response.answers)).one() == {"ps2": 4}
 
 
@@ -264,7 +281,7 @@ def test_comment_control_characters_are_stripped_and_html_escaped(
     assert "&lt;script&gt;alert(1)&lt;/script&gt; ab\nline" in html
     csrf = csrf_of(html)
     client.post(f"/s/page/{PAGES}", data={"comment": comment, "csrf_token": csrf, "nav": "submit"})
-    responses.move_pool(session, seeded.wave_id, flush_all=True, secret_key=TEST_SECRET)
+    responses.move_pool(session, seeded.wave_id, flush_all=True, keys=TEST_KEYS.mix)
     assert session.scalars(select(Response.comment)).one() == "<script>alert(1)</script> ab\nline"
 
 
@@ -314,7 +331,7 @@ def test_service_refuses_a_submit_to_a_closed_wave(session: Session) -> None:
     seeded = seed_wave(session, status=WaveStatus.CLOSED)
     with pytest.raises(responses.WaveClosed):
         responses.submit_response(
-            session, seeded.tokens[0], responses.Answers({}, {}), secret_key=TEST_SECRET
+            session, seeded.tokens[0], responses.Answers({}, {}), mix_public=TEST_KEYS.mix_public
         )
     assert _stored(session) == (0, 0, 0, 0)
 
@@ -327,7 +344,9 @@ def test_service_refuses_answers_outside_the_instrument(session: Session) -> Non
         responses.Answers({}, {"role": 0}),
     ):
         with pytest.raises(responses.InvalidAnswers):
-            responses.submit_response(session, seeded.tokens[0], answers, secret_key=TEST_SECRET)
+            responses.submit_response(
+                session, seeded.tokens[0], answers, mix_public=TEST_KEYS.mix_public
+            )
     assert _stored(session) == (0, 0, 0, 0)
 
 
@@ -354,7 +373,14 @@ def test_pages_have_no_inline_script_or_style(client: FlaskClient, session: Sess
 def test_session_cookie_is_secure_outside_development(tmp_path: object) -> None:
     from app import create_app
 
-    app = create_app({"SECRET_KEY": "k" * 40, "APP_ENV": "production", "DATABASE_URL": "sqlite://"})
+    app = create_app(
+        {
+            "SECRET_KEY": "k" * 40,
+            "APP_ENV": "production",
+            "DATABASE_URL": "sqlite://",
+            **TEST_KEYS.settings(),
+        }
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.models import Wave, WaveStatus
 from app.services import responses
 from app.services.tokens import hash_token
-from tests.conftest import TEST_SECRET, make_test_app
+from tests.conftest import TEST_KEYS, make_test_app
 from tests.survey.conftest import fresh_database
 from tests.survey.helpers import (
     complete_over_http,
@@ -108,7 +108,7 @@ def _attack_material(
             update(Wave).where(Wave.id == seeded.wave_id).values(status=WaveStatus.CLOSED)
         )
         session.commit()
-        responses.move_pool(session, seeded.wave_id, flush_all=True, secret_key=TEST_SECRET)
+        responses.move_pool(session, seeded.wave_id, flush_all=True, keys=TEST_KEYS.mix)
 
     postgres = fresh_engine.dialect.name == "postgresql"
     position = "xmin::text::bigint AS xid, ctid::text AS pos" if postgres else "rowid AS pos"
