@@ -42,10 +42,18 @@ class DraftState:
     answers: dict[str, DraftValue] = field(default_factory=dict)
     background: dict[str, int] = field(default_factory=dict)
     comment: str | None = None
+    #: The language the person chose on the pages, so reopening the link keeps it.
+    language: str | None = None
 
     def to_bytes(self, size: int) -> bytes:
         """Packed and padded to ``size`` (PaddingError if it does not fit)."""
-        meta = {"page": self.page, "answers": self.answers, "background": self.background}
+        meta: dict[str, Any] = {
+            "page": self.page,
+            "answers": self.answers,
+            "background": self.background,
+        }
+        if self.language is not None:
+            meta["language"] = self.language
         return sealing.pad(sealing.pack(meta, self.comment), size)
 
     @classmethod
@@ -56,6 +64,7 @@ class DraftState:
             answers=dict(data["answers"]),
             background={str(k): int(v) for k, v in data["background"].items()},
             comment=comment,
+            language=str(data["language"]) if data.get("language") else None,
         )
 
 
@@ -84,6 +93,7 @@ def _largest_draft(instrument: surveys.Instrument) -> int:
         "page": len(instrument.scales) + 1,
         "answers": answers,
         "background": {q.key: len(next(iter(q.options.values()))) for q in instrument.background},
+        "language": max(instrument.languages, key=len),
     }
     comment = instrument.comment.max_length if instrument.comment else 0
     return sealing.padded_size(sealing.packed_bound(meta, comment))

@@ -206,7 +206,9 @@ def parse_page(page: SurveyPage, formdata: MultiDict[str, str]) -> bool:
     return not page.errors
 
 
-def merge_into_draft(page: SurveyPage, draft: DraftState | None, next_page: int) -> DraftState:
+def merge_into_draft(
+    page: SurveyPage, draft: DraftState | None, next_page: int, language: str | None = None
+) -> DraftState:
     """The draft with this page's selections replacing whatever it held for them."""
     draft = draft or DraftState()
     answers: dict[str, DraftValue] = dict(draft.answers)
@@ -225,4 +227,10 @@ def merge_into_draft(page: SurveyPage, draft: DraftState | None, next_page: int)
             answers[question.name] = int(question.selected)
     if page.is_last:
         comment = page.comment or None
-    return DraftState(page=next_page, answers=answers, background=background, comment=comment)
+    return DraftState(
+        page=next_page,
+        answers=answers,
+        background=background,
+        comment=comment,
+        language=language or draft.language,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import (
@@ -23,6 +24,7 @@ import surveys
 from app import keys, ratelimit, tasks
 from app.db import get_session
 from app.services import responses
+from app.services.drafts import DraftState
 from app.services.responses import (
     AlreadySubmitted,
     Answers,
@@ -49,6 +51,24 @@ def _choose_language() -> None:
     if wanted in LANGUAGES:
         session[LANGUAGE_KEY] = wanted
         g.lang = wanted
+        if request.endpoint != "survey.arrive":
+            _remember_language(wanted)
+
+
+def _remember_language(language: str) -> None:
+    """Keep the choice in the person's sealed draft, so the link reopens in it anywhere."""
+    token = session.get(TOKEN_KEY)
+    if not isinstance(token, str):
+        return
+    db = get_session()
+    try:
+        draft = responses.find_progress(db, token)
+        if draft is not None and draft.language == language:
+            return
+        state = replace(draft, language=language) if draft else DraftState(language=language)
+        responses.save_progress(db, token, state)
+    except responses.SurveyError:
+        db.rollback()  # answered, closed or unknown: the page itself says so
 
 
 def _language() -> str:
@@ -117,14 +137,24 @@ def _instrument_words(instrument: surveys.Instrument) -> dict[str, Any]:
 def arrive(token: str) -> ResponseReturnValue:
     """Check the link, keep its token in the signed session, and leave the URL that holds it."""
     try:
-        responses.get_participation(get_session(), token)
+        participation = responses.get_participation(get_session(), token)
     except InvalidToken:
         # Only unknown links are counted, and only here: a valid link always opens.
         ratelimit.count_unknown_link()
         raise
+    asked = request.args.get("lang")
+    draft = responses.find_progress(get_session(), token)
+    if asked in LANGUAGES:
+        language = asked  # a language chosen in the link itself
+    elif draft is not None and draft.language in LANGUAGES:
+        language = draft.language  # what the person chose last time, on whatever device
+    elif participation.language in LANGUAGES:
+        language = participation.language  # the language of the invitation email
+    else:
+        language = _language()
     session.clear()
     session[TOKEN_KEY] = token
-    session[LANGUAGE_KEY] = _language()
+    session[LANGUAGE_KEY] = language
     return redirect(url_for("survey.resume"))
 
 
@@ -171,7 +201,7 @@ def save_page(number: int) -> ResponseReturnValue:
     if not forms.parse_page(survey_page, request.form):
         return _render_page(survey_page, instrument), 400
     if survey_page.navigation == "submit":
-        merged = forms.merge_into_draft(survey_page, draft, number)
+        merged = forms.merge_into_draft(survey_page, draft, number, _language())
         answers = Answers(
             items={k: v for k, v in merged.answers.items() if isinstance(v, int)},
             background=merged.background,
@@ -187,7 +217,7 @@ def save_page(number: int) -> ResponseReturnValue:
         return redirect(url_for("survey.thanks"), 303)
     next_page = number - 1 if survey_page.navigation == "back" else number + 1
     next_page = max(1, next_page)
-    state = forms.merge_into_draft(survey_page, draft, next_page)
+    state = forms.merge_into_draft(survey_page, draft, next_page, _language())
     responses.save_progress(db, token, state, progress=progress)
     return redirect(url_for("survey.page", number=next_page), 303)
 

@@ -18,7 +18,7 @@ from app import tasks
 from app.db import get_database
 from app.models import Jurisdiction, JurisdictionMail, Role
 from app.services import roster, waves
-from tests.conftest import TEST_SECRET, make_test_app
+from tests.conftest import TEST_KEYS, make_test_app
 
 from .conftest import csrf_token, login, make_user, roster_csv
 from .smtp_server import SmtpServer, html_of, text_of
@@ -146,7 +146,7 @@ def test_real_invitations_carry_the_settings_in_each_persons_language(
         opens=date.today(),
         closes=date.today() + timedelta(days=14),
     )
-    waves.launch_wave(session, None, wave.id, secret_key=TEST_SECRET)
+    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
     with mail_app.app_context():
         tasks.init_app(mail_app)
         tasks.dispatch(wave.id)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Invitation, Jurisdiction, ReportBatch, Role, Wave, WaveStatus
 from app.services import roster, waves
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_KEYS
 
 from .conftest import csrf_token, login, make_user, roster_csv
 
@@ -76,7 +76,7 @@ def test_closing_shows_what_is_erased_and_changes_nothing_until_confirmed(
         session, None, lake.id, roster_csv([(f"p{i}@x.org", "R / Team A") for i in range(6)])
     )
     wave = _wave(session, lake)
-    waves.launch_wave(session, None, wave.id, secret_key=TEST_SECRET)
+    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
     client = _admin_client(app, session, lake)
     page = client.get(f"/admin/waves/{wave.id}").get_data(as_text=True)
     assert f'action="/admin/waves/{wave.id}/close"' not in page
@@ -155,7 +155,7 @@ def test_an_open_wave_can_be_extended_but_its_anonymity_settings_stay(
         session, None, lake.id, roster_csv([(f"p{i}@x.org", "R / Team A") for i in range(6)])
     )
     wave = _wave(session, lake)
-    waves.launch_wave(session, None, wave.id, secret_key=TEST_SECRET)
+    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
     client = _admin_client(app, session, lake)
     old_closes = wave.closes_at
     later = date.today() + timedelta(days=40)

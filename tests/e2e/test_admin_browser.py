@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.models import Role
 from app.services import roster, waves
 from tests.admin.conftest import PASSWORD, make_jurisdiction, make_user, roster_csv
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_KEYS, TEST_SECRET
 from tests.e2e.conftest import Site, axe_violations
 
 
@@ -91,7 +91,7 @@ def admin_world(site: Site) -> Iterator[Admin]:
             closes=date.today() + timedelta(days=14),
             timezone="America/Chicago",
         )
-        waves.launch_wave(session, None, opened.id, secret_key=TEST_SECRET)
+        waves.launch_wave(session, None, opened.id, mailer_public=TEST_KEYS.mailer_public)
         draft = waves.create_wave(
             session,
             None,

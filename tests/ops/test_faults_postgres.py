@@ -18,7 +18,7 @@ from app.db import make_engine
 from app.migrate import upgrade
 from app.models import DailyCount, Draft, Invitation, PendingResponse, Response
 from app.services.responses import move_pool
-from tests.conftest import TEST_SECRET, make_test_app
+from tests.conftest import TEST_KEYS, make_test_app
 from tests.survey.helpers import live_server, seed_wave
 
 from .conftest import own_servers
@@ -113,7 +113,7 @@ def test_survey_through_a_database_restart_sees_503_or_success_never_500(
         assert session.scalar(select(func.count()).select_from(Draft)) == 0
         flipped = session.scalar(select(func.count()).where(Invitation.completed))
         counted = session.scalar(select(func.sum(DailyCount.submissions)))
-        move_pool(session, seeded.wave_id, flush_all=True, secret_key=TEST_SECRET)
+        move_pool(session, seeded.wave_id, flush_all=True, keys=TEST_KEYS.mix)
         assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
         stored = Counter(decode(a) for a in session.scalars(select(Response.answers)))
     assert flipped == counted == 60

@@ -23,7 +23,7 @@ from app.db import make_engine
 from app.migrate import upgrade
 from app.models import Draft, PendingResponse, Response
 from app.services import reports, waves
-from tests.conftest import TEST_SECRET, make_test_app
+from tests.conftest import TEST_KEYS, TEST_SECRET, make_test_app
 from tests.survey.helpers import (
     PAGES,
     arrive,
@@ -119,7 +119,8 @@ def _carry_on(engine: Engine, tmp_path: Path, tokens: list[str], wave_id: int) -
         index = SUBMITTED_BEFORE + DRAFTS + offset
         complete_survey(app.test_client(), token, answers=distinct_answers(index))
     with Session(engine) as session:
-        waves.close_wave(session, None, wave_id, secret_key=TEST_SECRET)
+        waves.close_wave(session, None, wave_id)
+        waves.finish_close(session, wave_id, mix_keys=TEST_KEYS.mix)
         assert session.scalar(select(func.count()).select_from(PendingResponse)) == 0
         assert session.scalar(select(func.count()).select_from(Draft)) == 0
         stored = sorted(decode(a) for a in session.scalars(select(Response.answers)))

@@ -23,7 +23,7 @@ from app.models import DeliveryStatus, Invitation
 from app.services import delivery, jurisdictions, roster, waves
 from tests.admin.conftest import roster_csv
 from tests.admin.smtp_server import ScriptedHandler, SmtpServer
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_KEYS, TEST_SECRET
 
 from .conftest import own_servers
 from .servers import PgCluster, RedisServer, wait_for
@@ -50,7 +50,7 @@ def launched_wave(cluster: PgCluster, people: int) -> tuple[str, Engine]:
             opens=date.today(),
             closes=date.today() + timedelta(days=10),
         )
-        waves.launch_wave(session, None, wave.id, secret_key=TEST_SECRET)
+        waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
     return url, engine
 
 

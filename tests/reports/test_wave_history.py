@@ -22,7 +22,7 @@ import surveys
 from app.demo_data import generate_answers, new_team_effects
 from app.models import Invitation, OrgUnit, Response
 from app.services import history, jurisdictions, reports, roster, waves
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_KEYS
 
 BEFORE = {
     "Office A / Team 1": 7,
@@ -67,7 +67,7 @@ def _closed_wave(session: Session) -> tuple[int, int]:
         opens=today,
         closes=today + timedelta(days=20),
     )
-    waves.launch_wave(session, None, wave.id, secret_key=TEST_SECRET)
+    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
     invited = session.scalars(
         select(Invitation.unit_id).where(Invitation.wave_id == wave.id).order_by(Invitation.id)
     ).all()
@@ -86,7 +86,8 @@ def _closed_wave(session: Session) -> tuple[int, int]:
         comment = "More time for supervision, please." if row % 2 else None
         session.add(Response(wave_id=wave.id, unit_id=unit_id, answers=values, comment=comment))
     session.commit()
-    waves.close_wave(session, None, wave.id, secret_key=TEST_SECRET)
+    waves.close_wave(session, None, wave.id)
+    waves.finish_close(session, wave.id, mix_keys=TEST_KEYS.mix)
     return jurisdiction.id, wave.id
 
 
