@@ -358,6 +358,18 @@ def subtraction_attacks(pub: Published) -> list[str]:
     return found
 
 
+def comment_attacks(pub: Published) -> list[str]:
+    """Every published comment list minus its nearest published lists below that leaves 1–9."""
+    lists = {u: c.comments for u, c in pub.contexts.items() if c.comments}
+    found = []
+    for parent, comments in lists.items():
+        below = pub.frontier(parent, lists.__contains__)
+        rest = len(comments) - sum(len(lists[c]) for c in below)
+        if 0 < rest < 10 or rest < 0:
+            found.append(f"{pub.year} {pub.results.units[parent].path!r}: {rest} comments left")
+    return found
+
+
 @pytest.fixture(params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
 def world(request: pytest.FixtureRequest, session: Session) -> World:
     return build_world(session, request.param)
@@ -414,6 +426,7 @@ def test_no_hidden_unit_can_be_recovered_from_reports(
                 assert all(item.n >= MIN_N for item in scale.items)
 
         assert subtraction_attacks(pub) == []
+        assert comment_attacks(pub) == []
 
         # Across the years: a change only where the unit's scale is published in both, and
         # then it is the difference of the two published figures.

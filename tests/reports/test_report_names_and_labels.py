@@ -193,3 +193,32 @@ def test_the_pdf_promises_only_what_masking_does(
     )
     assert "names and identifying details removed" not in text
     assert "A first name on its own or other details may remain" in text
+
+
+def _text(ctx: object) -> str:
+    pdf = render_pdf(ctx)  # type: ignore[arg-type]
+    return " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_reverse_keyed_items_are_shown_by_their_safe_answer(
+    session: Session, small: SmallJurisdiction
+) -> None:
+    ctx = reports.build_context(session, small.waves[2026], small.units["Office A / Team 1"])
+    reverse = [i for s in ctx.scales for i in s.items if i.reverse]
+    assert reverse
+    text = _text(ctx)
+    assert text.count("(% who disagree — the safe answer)") >= len(reverse)
+    assert "(R)" not in text
+
+
+def test_psychometrics_only_in_the_technical_appendix_of_unit_reports(
+    session: Session, small: SmallJurisdiction
+) -> None:
+    team = _text(
+        reports.build_context(session, small.waves[2026], small.units["Office B / Team 1"])
+    )
+    assert "Alpha" not in team and "ICC(2)" not in team.replace("(ICC(2) below .60)", "")
+    unit = _text(reports.build_context(session, small.waves[2026], small.units["Office B"]))
+    appendix = unit.index("Technical appendix")
+    assert unit.index("How well the scales measure") > appendix
+    assert "Alpha" in unit[appendix:] and "Alpha" not in unit[:appendix]
