@@ -231,6 +231,8 @@ def run_consumer(app: Flask, workers: int = 1) -> None:
     dispatch()  # re-queue what a stopped worker left behind (claims in 'sending' are not resent)
     watch = RedisRestartWatch()
     if redis_client() is not None:
+        # The first look, before any job runs: a restart is a change from this run id.
+        watch.look()
         threading.Thread(target=watch.run, name="redis-restart-watch", daemon=True).start()
     try:
         consumer.run()
@@ -252,22 +254,35 @@ class RedisRestartWatch:
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.run_id: str | None = None
+        self.outage = False
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
-            try:
-                self.check()
-            except Exception as error:  # Redis or the database away: try again next time
-                log.debug("redis watch: %s", type(error).__name__)
+            self.look()
+
+    def look(self) -> bool:
+        """One look that never raises (Redis or the database away: try again next time)."""
+        try:
+            return self.check()
+        except Exception as error:
+            log.debug("redis watch: %s", type(error).__name__)
+            return False
 
     def check(self) -> bool:
         """One look; returns True when this worker re-dispatched."""
         client = redis_client()
         if client is None:
             return False
-        run_id = str(client.info("server")["run_id"])
+        try:
+            run_id = str(client.info("server")["run_id"])
+        except Exception:
+            self.outage = True
+            raise
         previous, self.run_id = self.run_id, run_id
-        if previous is None or previous == run_id:
+        # A new run, or Redis back after an outage this worker saw before it knew any run.
+        restarted = previous != run_id if previous is not None else self.outage
+        self.outage = False
+        if not restarted:
             return False
         if not client.set(f"safety-survey:redispatched:{run_id}", "1", nx=True, ex=3600):
             return False  # another worker does it

@@ -134,10 +134,10 @@ def test_worker_killed_mid_batch_on_postgres_and_redis_sends_nobody_two_copies(
         assert sum(handler.recipients().values()) < people, "finished before the kill"
         with worker(tmp_path, "second", url, redis_server.url, server.port):
             wait_for(lambda: settled(engine), 90, "the restarted worker to finish")
+        check_each_received_once(engine, handler, kills=1)
     finally:
         server.stop()
-    check_each_received_once(engine, handler, kills=1)
-    engine.dispose()
+        engine.dispose()
 
 
 def run_launch_with_redis_killed(
@@ -168,12 +168,12 @@ def run_launch_with_redis_killed(
             kill(a)
             with worker(tmp_path, "a2", url, redis.url, server.port):
                 wait_for(lambda: settled(engine), patience, "every invitation handled")
+        in_doubt = check_each_received_once(engine, handler, kills=1)
     finally:
         server.stop()
-    in_doubt = check_each_received_once(engine, handler, kills=1)
+        engine.dispose()  # also when a check failed: no connection left for the collector
     logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("*.log"))
     assert "Redis restarted; re-queued due invitations" in logs
-    engine.dispose()
     return {"received": len(handler.messages), "in_doubt": in_doubt, "at_kill": at_kill}
 
 
