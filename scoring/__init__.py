@@ -21,26 +21,46 @@ from scoring.scores import (
     WaveScores,
     score,
 )
+from scoring.sufficient import (
+    AnovaSums,
+    GroupStatistics,
+    Moments,
+    SufficientStatistics,
+    icc_from_sums,
+    pool,
+    reliability_from_moments,
+    sufficient_statistics,
+)
 
 if TYPE_CHECKING:
-    from scoring.cfa import CfaFit, cfa_fit, invariance
+    from scoring.cfa import (
+        CfaFit,
+        cfa_fit,
+        cfa_fit_from_moments,
+        invariance,
+        invariance_from_moments,
+    )
 
 #: Names loaded on first use: the CFA code pulls in scipy.optimize, which the CLI never needs.
-_LAZY = {"CfaFit", "cfa_fit", "invariance"}
+_LAZY = {"CfaFit", "cfa_fit", "cfa_fit_from_moments", "invariance", "invariance_from_moments"}
 
 __all__ = [
     "ICC",
     "MEANINGFUL_PP",
     "MIN_REPORT_N_FLOOR",
+    "AnovaSums",
     "Benchmark",
     "CfaFit",
     "Comparison",
+    "GroupStatistics",
     "ItemResult",
+    "Moments",
     "Percentages",
     "Reliability",
     "RespondentCounts",
     "ResponseError",
     "ScaleResult",
+    "SufficientStatistics",
     "UnitChange",
     "UnitItemResult",
     "UnitResults",
@@ -48,13 +68,19 @@ __all__ = [
     "UnitTree",
     "WaveScores",
     "cfa_fit",
+    "cfa_fit_from_moments",
     "check_min_n",
     "compare",
     "icc",
+    "icc_from_sums",
     "invariance",
+    "invariance_from_moments",
+    "pool",
     "reliability",
+    "reliability_from_moments",
     "rwg_j",
     "score",
+    "sufficient_statistics",
     "suppress",
 ]
 
