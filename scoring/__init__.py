@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from scoring.agreement import ICC, icc, rwg_j
 from scoring.compare import MEANINGFUL_PP, Comparison, UnitChange, compare
 from scoring.disclosure import MIN_REPORT_N_FLOOR, UnitTree, check_min_n, suppress
+from scoring.efa import Efa, efa
 from scoring.reliability import Reliability, reliability
 from scoring.scores import (
     Benchmark,
@@ -52,6 +53,7 @@ __all__ = [
     "Benchmark",
     "CfaFit",
     "Comparison",
+    "Efa",
     "GroupStatistics",
     "ItemResult",
     "Moments",
@@ -71,6 +73,7 @@ __all__ = [
     "cfa_fit_from_moments",
     "check_min_n",
     "compare",
+    "efa",
     "icc",
     "icc_from_sums",
     "invariance",
