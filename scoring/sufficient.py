@@ -305,7 +305,7 @@ def sufficient_statistics(
     items: pd.DataFrame,
     scales: Mapping[str, Sequence[str]],
     *,
-    points: int,
+    points: int | Mapping[str, int],
     language: pd.Series | np.ndarray | None = None,
     unit: pd.Series | np.ndarray | None = None,
 ) -> SufficientStatistics:
@@ -318,8 +318,9 @@ def sufficient_statistics(
         (y = points + 1 - x for reverse-keyed items); NaN is a missing answer.
     scales : Mapping[str, Sequence[str]]
         Scale key → its items (the CFA model: one factor per scale).
-    points : int
-        Answer options of the items; used for the 0–100 respondent scale score of the ICCs.
+    points : int or Mapping[str, int]
+        Answer options of the items (or per scale); used for the 0–100 respondent scale score
+        of the ICCs.
     language : array-like, optional
         Language of each row (default: every row ``"all"``).
     unit : array-like, optional
@@ -369,11 +370,10 @@ def sufficient_statistics(
         if units.shape[0] != n_rows:
             raise ValueError("unit must have one label per row")
         for s, members in scales.items():
+            span = (points if isinstance(points, int) else points[s]) - 1
             block = data[list(members)]
             enough = block.notna().sum(axis=1).to_numpy() >= len(members) // 2 + 1
-            score = np.where(
-                enough, (block.mean(axis=1).to_numpy() - 1.0) / (points - 1) * 100.0, np.nan
-            )
+            score = np.where(enough, (block.mean(axis=1).to_numpy() - 1.0) / span * 100.0, np.nan)
             anova[s] = anova_sums(score, units)
     return SufficientStatistics(groups=groups, anova=anova)
 

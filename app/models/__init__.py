@@ -6,6 +6,13 @@ from app.models.instruments import Instrument
 from app.models.org import PATH_SEPARATOR, Jurisdiction, OrgUnit, RosterEntry, UnitKind
 from app.models.reports import BatchStatus, ReportBatch
 from app.models.responses import DailyCount, Draft, PendingResponse, Response
+from app.models.sharing import (
+    Contribution,
+    ReceivedContribution,
+    SharingAgreement,
+    SharingLevel,
+    TrustedKey,
+)
 from app.models.users import Role, User, user_units
 from app.models.waves import DeliveryStatus, Invitation, Wave, WaveStatus
 
@@ -14,6 +21,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BatchStatus",
+    "Contribution",
     "DailyCount",
     "DeliveryStatus",
     "Draft",
@@ -22,10 +30,14 @@ __all__ = [
     "Jurisdiction",
     "OrgUnit",
     "PendingResponse",
+    "ReceivedContribution",
     "ReportBatch",
     "Response",
     "Role",
     "RosterEntry",
+    "SharingAgreement",
+    "SharingLevel",
+    "TrustedKey",
     "UnitKind",
     "User",
     "Wave",

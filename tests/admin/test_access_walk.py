@@ -54,6 +54,13 @@ ALLOWED: dict[str, set[str]] = {
     "admin.report_batch": {"admin"},
     "admin.report_batch_download": {"admin"},
     "admin.audit": {"national", *ADMINS},
+    # Data sharing: national sees every level; only a wave's own administrators change it or
+    # see, download and approve what would leave.
+    "admin.sharing": {"national", *ADMINS},
+    "admin.sharing_set": {"admin"},
+    "admin.contribution": {"admin"},
+    "admin.contribution_json": {"admin"},
+    "admin.contribution_approve": {"admin"},
     "reports.index": ANY_SIGNED_IN,
     # Out of scope answers 404 there (not 403): "not yours" and "unknown" look the same.
     "reports.download": {"admin", "leader"},
