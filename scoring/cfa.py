@@ -516,6 +516,12 @@ def _fit(
 
     problem = _Problem(layouts, moments, n_par)
     x0 = _start(layouts, moments, pattern, marker, n_par)
+    if not math.isfinite(problem.objective(x0)):
+        # Averaged starting values can make some group's implied Σ indefinite (many groups of
+        # modest size): uncorrelated factors keep every Σ = ΛΦΛᵀ + Θ positive definite.
+        for lay in layouts:
+            off = ~np.eye(lay.phi.shape[0], dtype=bool)
+            x0[lay.phi[off]] = 0.0
     try:
         x, f_min, converged = _minimise(problem, x0)
     except np.linalg.LinAlgError as exc:
