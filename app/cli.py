@@ -127,6 +127,7 @@ def _start_job_consumer(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
     __import__("app.admin.cli", fromlist=["init_app"]).init_app(app)
+    __import__("app.national_cli", fromlist=["init_app"]).init_app(app)
     app.cli.add_command(demo_command)
     __import__("app.ops.cli", fromlist=["init_app"]).init_app(app)
     __import__("app.keys", fromlist=["init_cli"]).init_cli(app)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from scoring.agreement import ICC, icc, rwg_j, rwg_star_j
 from scoring.compare import MEANINGFUL_PP, Comparison, UnitChange, compare
 from scoring.disclosure import MIN_REPORT_N_FLOOR, UnitTree, check_min_n, suppress
+from scoring.efa import Efa, efa
 from scoring.intervals import (
     change_interval,
     headline_interval,
@@ -48,28 +49,48 @@ from scoring.scores import (
     WaveScores,
     score,
 )
+from scoring.sufficient import (
+    AnovaSums,
+    GroupStatistics,
+    Moments,
+    SufficientStatistics,
+    icc_from_sums,
+    pool,
+    reliability_from_moments,
+    sufficient_statistics,
+)
 
 if TYPE_CHECKING:
-    from scoring.cfa import CfaFit, cfa_fit, invariance
+    from scoring.cfa import (
+        CfaFit,
+        cfa_fit,
+        cfa_fit_from_moments,
+        invariance,
+        invariance_from_moments,
+    )
 
 #: Names loaded on first use: the CFA code pulls in scipy.optimize, which the CLI never needs.
-_LAZY = {"CfaFit", "cfa_fit", "invariance"}
+_LAZY = {"CfaFit", "cfa_fit", "cfa_fit_from_moments", "invariance", "invariance_from_moments"}
 
 __all__ = [
     "ICC",
     "MEANINGFUL_PP",
     "MIN_REPORT_N_FLOOR",
     "Agreement",
+    "AnovaSums",
     "Benchmark",
     "BenchmarkCell",
     "CfaFit",
     "Change",
     "Comparison",
     "Count",
+    "Efa",
+    "GroupStatistics",
     "Hidden",
     "Interval",
     "ItemCell",
     "ItemResult",
+    "Moments",
     "PeerUnit",
     "Peers",
     "Percentages",
@@ -81,6 +102,7 @@ __all__ = [
     "ScaleCell",
     "ScaleOverview",
     "ScaleResult",
+    "SufficientStatistics",
     "Tally",
     "UnitChange",
     "UnitItemResult",
@@ -90,21 +112,28 @@ __all__ = [
     "UnitTree",
     "WaveScores",
     "cfa_fit",
+    "cfa_fit_from_moments",
     "change_interval",
     "check_min_n",
     "compare",
+    "efa",
     "headline_interval",
     "holm",
     "icc",
+    "icc_from_sums",
     "invariance",
+    "invariance_from_moments",
     "mean_interval",
     "percentile_rank",
     "percentiles",
+    "pool",
     "publish",
     "reliability",
+    "reliability_from_moments",
     "rwg_j",
     "rwg_star_j",
     "score",
+    "sufficient_statistics",
     "suppress",
     "wilson",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -467,16 +468,19 @@ def _check_factors(data: pd.DataFrame, factors: dict[str, list[str]]) -> list[st
 
 def _moments(x: FloatArray) -> _Moments:
     n = x.shape[0]
-    mean = x.mean(axis=0)
+    mean = x.mean(axis=0) if n else np.zeros(x.shape[1])
     z = x - mean
-    cov = z.T @ z / n
+    return _given(n, mean, z.T @ z / n if n else np.zeros((x.shape[1], x.shape[1])))
+
+
+def _given(n: int, mean: FloatArray, cov: FloatArray) -> _Moments:
     cov = (cov + cov.T) / 2.0
     sign, logdet = np.linalg.slogdet(cov)
     return _Moments(n=n, cov=cov, mean=mean, logdet=float(logdet) if sign > 0 else -math.inf)
 
 
 def _fit(
-    groups: list[FloatArray],
+    moments: list[_Moments],
     factors: dict[str, list[str]],
     items: list[str],
     *,
@@ -486,7 +490,7 @@ def _fit(
 ) -> CfaFit:
     pattern, marker = _pattern(items, factors)
     p = len(items)
-    n_groups = len(groups)
+    n_groups = len(moments)
     layouts, n_par = _layouts(
         pattern,
         marker,
@@ -497,13 +501,12 @@ def _fit(
     )
     moments_per_group = p * (p + 1) // 2 + (p if meanstructure else 0)
     df = n_groups * moments_per_group - n_par
-    n = sum(g.shape[0] for g in groups)
+    n = sum(mom.n for mom in moments)
     warnings: list[str] = []
     if df < 0:
         return _failed(n, df, f"the model is not identified: {n_par} parameters, df = {df}")
-    if any(g.shape[0] <= p for g in groups):
+    if any(mom.n <= p for mom in moments):
         return _failed(n, df, f"a group has no more complete rows than the {p} items")
-    moments = [_moments(g) for g in groups]
     for mom in moments:
         constant = [items[i] for i, v in enumerate(np.diag(mom.cov)) if not v > 0.0]
         if constant:
@@ -513,6 +516,12 @@ def _fit(
 
     problem = _Problem(layouts, moments, n_par)
     x0 = _start(layouts, moments, pattern, marker, n_par)
+    if not math.isfinite(problem.objective(x0)):
+        # Averaged starting values can make some group's implied Σ indefinite (many groups of
+        # modest size): uncorrelated factors keep every Σ = ΛΦΛᵀ + Θ positive definite.
+        for lay in layouts:
+            off = ~np.eye(lay.phi.shape[0], dtype=bool)
+            x0[lay.phi[off]] = 0.0
     try:
         x, f_min, converged = _minimise(problem, x0)
     except np.linalg.LinAlgError as exc:
@@ -592,7 +601,7 @@ def cfa_fit(data: pd.DataFrame, factors: dict[str, list[str]]) -> CfaFit:
     items = _check_factors(data, factors)
     x = data[items].to_numpy(dtype=np.float64, na_value=np.nan)
     x = x[~np.isnan(x).any(axis=1)]
-    return _fit([x], factors, items, meanstructure=False)
+    return _fit([_moments(x)], factors, items, meanstructure=False)
 
 
 def invariance(
@@ -635,9 +644,15 @@ def invariance(
     keep = ~np.isnan(x).any(axis=1) & labels.notna().to_numpy()
     x, labels = x[keep], labels[keep]
     codes, uniques = pd.factorize(labels, sort=False)
-    groups = [x[codes == g] for g in range(len(uniques))]
+    groups = [_moments(x[codes == g]) for g in range(len(uniques))]
+    return _invariance(groups, factors, items)
+
+
+def _invariance(
+    groups: list[_Moments], factors: dict[str, list[str]], items: list[str]
+) -> dict[str, CfaFit]:
     if len(groups) < 2:
-        fit = _failed(int(x.shape[0]), 0, "invariance needs at least two groups")
+        fit = _failed(sum(g.n for g in groups), 0, "invariance needs at least two groups")
         return {"configural": fit, "metric": fit, "scalar": fit}
     return {
         "configural": _fit(groups, factors, items, meanstructure=True),
@@ -651,3 +666,67 @@ def invariance(
             equal_intercepts=True,
         ),
     }
+
+
+def _check_model(items: Sequence[str], factors: dict[str, list[str]]) -> list[str]:
+    present = pd.DataFrame(columns=list(items))
+    ordered = _check_factors(present, factors)
+    if sorted(ordered) != sorted(items):
+        raise ValueError("the moments must cover exactly the model's items")
+    return ordered
+
+
+def _reorder(
+    items: Sequence[str], ordered: list[str], mean: FloatArray, cov: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    index = [list(items).index(i) for i in ordered]
+    p = len(items)
+    mean = np.asarray(mean, dtype=np.float64).reshape(p)
+    cov = np.asarray(cov, dtype=np.float64).reshape(p, p)
+    return mean[index], cov[np.ix_(index, index)]
+
+
+def cfa_fit_from_moments(
+    n: int, cov: FloatArray, items: Sequence[str], factors: dict[str, list[str]]
+) -> CfaFit:
+    """:func:`cfa_fit` from sample moments instead of rows.
+
+    Parameters
+    ----------
+    n : int
+        Number of complete rows.
+    cov : numpy.ndarray
+        Their covariance matrix with divisor **N** (the ML estimate; R ``cov(x) * (n - 1) / n``).
+    items : Sequence[str]
+        The item of each row/column of ``cov``; exactly the model's items.
+    factors : dict[str, list[str]]
+        As for :func:`cfa_fit`.
+
+    Notes
+    -----
+    Identical to :func:`cfa_fit` on the rows those moments came from. R:
+    ``cfa(model, sample.cov = S, sample.nobs = n)`` — lavaan rescales a ``sample.cov`` given with
+    divisor n - 1 by (n - 1) / n by default (``sample.cov.rescale``), so pass it that one.
+    """
+    ordered = _check_model(items, factors)
+    mean, s = _reorder(items, ordered, np.zeros(len(items)), cov)
+    return _fit([_given(int(n), mean, s)], factors, ordered, meanstructure=False)
+
+
+def invariance_from_moments(
+    groups: Sequence[tuple[int, FloatArray, FloatArray]],
+    items: Sequence[str],
+    factors: dict[str, list[str]],
+) -> dict[str, CfaFit]:
+    """:func:`invariance` from per-group ``(n, mean, covariance with divisor N)``.
+
+    Identical to :func:`invariance` on the rows the moments came from (groups in the same
+    order). R: ``cfa(model, sample.cov = list(...), sample.mean = list(...), sample.nobs = c(...),
+    group.equal = ...)``.
+    """
+    ordered = _check_model(items, factors)
+    moments = []
+    for n, mean, cov in groups:
+        m, s = _reorder(items, ordered, mean, cov)
+        moments.append(_given(int(n), m, s))
+    return _invariance(moments, factors, ordered)

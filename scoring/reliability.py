@@ -177,6 +177,23 @@ def reliability(items: pd.DataFrame) -> Reliability:
     k = len(names)
     x = items.to_numpy(dtype=np.float64, na_value=np.nan)
     n_complete = int(np.count_nonzero(~np.isnan(x).any(axis=1))) if k else 0
+    if k < 2 or _status(n_complete) == "insufficient":
+        empty = np.full((k, k), np.nan)
+        return reliability_from_covariance(empty, empty, n_complete, names)
+    moments = pairwise_moments(x)
+    return reliability_from_covariance(moments.cov, moments.cor, n_complete, names)
+
+
+def reliability_from_covariance(
+    c: FloatArray, cor: FloatArray, n_complete: int, names: list[str]
+) -> Reliability:
+    """:func:`reliability` from a covariance matrix ``c`` (divisor n - 1) and its correlations.
+
+    ``n_complete`` is the number of complete cases (Feldt interval and status). Used for
+    statistics pooled from several jurisdictions without their rows
+    (:func:`scoring.sufficient.reliability_from_moments`).
+    """
+    k = len(names)
     status = _status(n_complete)
     warnings: list[str] = []
 
@@ -197,8 +214,6 @@ def reliability(items: pd.DataFrame) -> Reliability:
     if status == "insufficient":
         return empty(f"only {n_complete} complete cases (at least {MIN_UNSTABLE} needed)")
 
-    moments = pairwise_moments(x)
-    c = moments.cov
     variances = np.diag(c)
     constant = [n for n, v in zip(names, variances, strict=True) if not v > 0.0]
     if constant:
@@ -235,7 +250,7 @@ def reliability(items: pd.DataFrame) -> Reliability:
     if k == 2:
         warnings.append("alpha if item deleted needs at least 3 items")
 
-    omega = _omega_total(moments.cor, names, warnings)
+    omega = _omega_total(cor, names, warnings)
     return Reliability(
         alpha=alpha,
         alpha_ci=alpha_ci,

@@ -79,4 +79,5 @@ def init_app(app: Flask) -> None:
     tasks.init_app(app)
 
 
-from app.admin import views  # noqa: E402,F401  (registers the routes on bp)
+# Registers the routes on bp: the main pages, then data sharing and contributions.
+from app.admin import sharing_views, views  # noqa: E402,F401

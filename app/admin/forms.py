@@ -165,3 +165,18 @@ class MailTestForm(FlaskForm):  # type: ignore[misc]
         "Message",
         choices=[SelectChoice("invitation", "Invitation"), SelectChoice("reminder", "Reminder")],
     )
+
+
+class SharingForm(FlaskForm):  # type: ignore[misc]
+    """A wave's data-sharing level and the agreement it rests on."""
+
+    level = SelectField(
+        "What may leave this jurisdiction",
+        choices=[
+            SelectChoice("none", "Nothing"),
+            SelectChoice("benchmark", "Benchmark figures of shown units"),
+            SelectChoice("psychometric", "Psychometric statistics (no respondent rows)"),
+            SelectChoice("research_extract", "De-identified research extract"),
+        ],
+    )
+    reference = StringField("Agreement reference", validators=[Length(max=200)])

@@ -15,6 +15,13 @@ from app.models.org import PATH_SEPARATOR, Jurisdiction, OrgUnit, RosterEntry, U
 from app.models.plans import ActionPlan, ActionStatus, PlanAction, PlanFocus
 from app.models.reports import BatchStatus, ReportBatch
 from app.models.responses import DailyCount, Draft, PendingResponse, Response
+from app.models.sharing import (
+    Contribution,
+    ReceivedContribution,
+    SharingAgreement,
+    SharingLevel,
+    TrustedKey,
+)
 from app.models.users import LoginThrottle, Role, User, user_units
 from app.models.waves import DeliveryStatus, Invitation, Wave, WaveStatus
 
@@ -27,6 +34,7 @@ __all__ = [
     "BackgroundCount",
     "Base",
     "BatchStatus",
+    "Contribution",
     "DailyCount",
     "DeliveryStatus",
     "Draft",
@@ -41,10 +49,14 @@ __all__ = [
     "PendingResponse",
     "PlanAction",
     "PlanFocus",
+    "ReceivedContribution",
     "ReportBatch",
     "Response",
     "Role",
     "RosterEntry",
+    "SharingAgreement",
+    "SharingLevel",
+    "TrustedKey",
     "UnitKind",
     "User",
     "Wave",

@@ -67,6 +67,13 @@ ALLOWED: dict[str, set[str]] = {
     "admin.report_batch": {"admin"},
     "admin.report_batch_download": {"admin"},
     "admin.audit": {"national", *ADMINS},
+    # Data sharing: national sees every level; only a wave's own administrators change it or
+    # see, download and approve what would leave.
+    "admin.sharing": {"national", *ADMINS},
+    "admin.sharing_set": {"admin"},
+    "admin.contribution": {"admin"},
+    "admin.contribution_json": {"admin"},
+    "admin.contribution_approve": {"admin"},
     "reports.index": ANY_SIGNED_IN,
     "plans.index": ANY_SIGNED_IN,
     # A unit's plan: out of scope (and a unit without results) answers 404, like a report.

@@ -1,0 +1,500 @@
+"""Contributions: what leaves a jurisdiction for a wave, its approval, signed export and import.
+
+A contribution is computed inside the jurisdiction from its own responses and holds only what
+its data-sharing agreement allows: at "psychometric" level sufficient statistics
+(:mod:`scoring.sufficient`), never a row. The same payload is stored in this deployment's
+national store on approval and can be written as a file signed with the jurisdiction's Ed25519
+key, which another (national) instance verifies before loading it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import scoring
+import surveys
+from app.models import (
+    Contribution,
+    Instrument,
+    Invitation,
+    Jurisdiction,
+    ReceivedContribution,
+    Response,
+    SharingLevel,
+    TrustedKey,
+    User,
+    Wave,
+    utcnow,
+)
+from app.services import audit
+from app.services.access import can_manage_jurisdiction, is_national, require
+from app.services.instruments import definition_of
+from app.services.jurisdictions import NotFound
+from app.services.sharing import current_agreement
+
+PAYLOAD_FORMAT = "safety-culture-contribution/1"
+FILE_FORMAT = "safety-culture-contribution-signed/1"
+#: Largest contribution file accepted (a 36-item instrument in two languages is ~60 kB).
+MAX_FILE_BYTES = 5_000_000
+
+
+class ContributionError(Exception):
+    """A contribution that cannot be built, approved or exported (one line saying why)."""
+
+
+class ImportRefused(ContributionError):
+    """A contribution file the national store refuses; nothing was imported."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What would leave, before approval: the payload and a few facts to show beside it."""
+
+    wave_id: int
+    level: SharingLevel
+    payload: dict[str, Any]
+    respondents: int
+    size_bytes: int
+
+
+def canonical(payload: dict[str, Any]) -> bytes:
+    """The bytes that are hashed and signed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def benchmark_figures(session: Session, wave: Wave) -> dict[str, Any]:
+    """The published figures of the wave's shown units, for national benchmarks.
+
+    NOTE: returns nothing yet. These figures must come from the publication (issue 10's
+    disclosure decision), so that a contribution can never hold a number a report hides;
+    until that exists, a benchmark-level contribution carries no figures at all.
+    """
+    return {}
+
+
+def _scales(instrument: surveys.Instrument) -> dict[str, list[str]]:
+    return {s.key: [i.key for i in s.items] for s in instrument.scales}
+
+
+def _statistics(session: Session, wave: Wave, instrument: surveys.Instrument) -> dict[str, Any]:
+    scales = _scales(instrument)
+    items = [i for members in scales.values() for i in members]
+    reverse = {i.key for s in instrument.scales for i in s.items if i.reverse}
+    points_of = {i.key: s.response_scale.points for s in instrument.scales for i in s.items}
+    rows = session.execute(
+        select(Response.unit_id, Response.answers).where(Response.wave_id == wave.id)
+    ).all()
+    frame = pd.DataFrame(
+        [{k: a.get(k) for k in items} for _, a in rows], columns=items, dtype=np.float64
+    )
+    for key in reverse:
+        frame[key] = points_of[key] + 1 - frame[key]
+    points = {s.key: s.response_scale.points for s in instrument.scales}
+    # Responses carry no language (an answer is tied to nobody, not even to a link's language):
+    # every respondent is in the group "all" until the per-language statistics exist.
+    stats = scoring.sufficient_statistics(
+        frame, scales, points=points, unit=np.array([u for u, _ in rows])
+    )
+    return stats.to_dict()
+
+
+def build_contribution(session: Session, actor: User | None, wave_id: int) -> Preview:
+    """What the wave's agreement lets leave, computed now (its own administrators only)."""
+    wave = session.get(Wave, wave_id)
+    if wave is None:
+        raise NotFound(f"no wave {wave_id}")
+    if actor is not None:
+        require(can_manage_jurisdiction(actor, wave.jurisdiction_id), "this wave's contribution")
+    jurisdiction = session.get(Jurisdiction, wave.jurisdiction_id)
+    assert jurisdiction is not None  # foreign key
+    agreement = current_agreement(session, wave_id)
+    if agreement is None or agreement.level == SharingLevel.NONE:
+        raise ContributionError(
+            f"the {wave.year} wave shares nothing: set a sharing level on the data-sharing page"
+        )
+    respondents = int(
+        session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave_id)) or 0
+    )
+    if respondents < wave.min_report_n:
+        raise ContributionError(
+            f"the {wave.year} wave has {respondents} responses, fewer than its minimum of "
+            f"{wave.min_report_n}: nothing can leave"
+        )
+    invited = int(
+        session.scalar(select(func.count(Invitation.id)).where(Invitation.wave_id == wave_id)) or 0
+    )
+    instrument = definition_of(wave.instrument)
+    payload: dict[str, Any] = {
+        "format": PAYLOAD_FORMAT,
+        "jurisdiction": {"slug": jurisdiction.slug, "name": jurisdiction.name},
+        "wave": {"year": wave.year, "invited": invited, "responses": respondents},
+        "instrument": {"key": instrument.key, "version": instrument.version},
+        "level": agreement.level.value,
+        "agreement_reference": agreement.reference,
+        "benchmark": benchmark_figures(session, wave),
+    }
+    if agreement.level.rank >= SharingLevel.PSYCHOMETRIC.rank:
+        payload["statistics"] = _statistics(session, wave, instrument)
+    return Preview(wave.id, agreement.level, payload, respondents, len(canonical(payload)))
+
+
+def approve_contribution(session: Session, actor: User | None, wave_id: int) -> Contribution:
+    """Approve what :func:`build_contribution` gives now: kept as it left, audited, commits.
+
+    In this deployment the contribution also goes straight into the national store.
+    """
+    preview = build_contribution(session, actor, wave_id)
+    wave = session.get(Wave, wave_id)
+    assert wave is not None
+    payload = dict(preview.payload)
+    contribution = Contribution(
+        jurisdiction_id=wave.jurisdiction_id,
+        wave_id=wave.id,
+        level=preview.level,
+        digest="",
+        payload={},
+        approved_by=actor.email if actor is not None else audit.CLI_ACTOR,
+    )
+    session.add(contribution)
+    session.flush()
+    payload["id"] = contribution.id
+    contribution.payload = payload
+    contribution.digest = hashlib.sha256(canonical(payload)).hexdigest()
+    _store(session, payload, key_fingerprint=None)
+    audit.record(
+        session,
+        actor,
+        "contribution.approve",
+        f"wave {wave.year}",
+        jurisdiction_id=wave.jurisdiction_id,
+        contribution=contribution.id,
+        level=preview.level.value,
+        digest=contribution.digest,
+        size_bytes=preview.size_bytes,
+    )
+    session.commit()
+    return contribution
+
+
+def list_contributions(session: Session, actor: User | None, wave_id: int) -> list[Contribution]:
+    """What has left for this wave and when (its own administrators and the national office)."""
+    wave = session.get(Wave, wave_id)
+    if wave is None:
+        raise NotFound(f"no wave {wave_id}")
+    if actor is not None:
+        require(
+            is_national(actor) or can_manage_jurisdiction(actor, wave.jurisdiction_id),
+            "this wave's contributions",
+        )
+    return list(
+        session.scalars(
+            select(Contribution)
+            .where(Contribution.wave_id == wave_id)
+            .order_by(Contribution.approved_at.desc())
+        )
+    )
+
+
+# --------------------------------------------------------------------------- keys and files
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def fingerprint(public_key_b64: str) -> str:
+    """SHA-256 of the raw public key, hex: how a key is named in messages."""
+    return hashlib.sha256(base64.b64decode(public_key_b64)).hexdigest()
+
+
+def generate_key(path: Path) -> str:
+    """Write a new Ed25519 private key (PEM, owner-only) to ``path``; return the public key.
+
+    Refuses to overwrite a key: files signed with it could no longer be told apart.
+    """
+    if path.exists():
+        raise ContributionError(f"{path} already exists: a jurisdiction keeps its key")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    return _b64(_raw_public(key.public_key()))
+
+
+def _load_private(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as error:
+        raise ContributionError(f"cannot read the signing key {path}: {error}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ContributionError(f"{path} is not an Ed25519 key")
+    return key
+
+
+def trust_key(session: Session, slug: str, public_key_b64: str) -> TrustedKey:
+    """Register a jurisdiction's public key on the national instance (CLI; audited; commits)."""
+    try:
+        raw = base64.b64decode(public_key_b64, validate=True)
+        Ed25519PublicKey.from_public_bytes(raw)
+    except (binascii.Error, ValueError):
+        raise ContributionError("not an Ed25519 public key (base64 of 32 bytes)") from None
+    key_b64 = _b64(raw)
+    existing = session.scalars(select(TrustedKey).where(TrustedKey.public_key == key_b64)).first()
+    if existing is not None:
+        raise ContributionError(f"this key is already registered for {existing.jurisdiction_slug}")
+    row = TrustedKey(jurisdiction_slug=slug, public_key=key_b64, fingerprint=fingerprint(key_b64))
+    session.add(row)
+    audit.record(session, None, "national.trust_key", slug, fingerprint=row.fingerprint)
+    session.commit()
+    return row
+
+
+def export_contribution(session: Session, wave_id: int, key_path: Path, out: Path) -> Contribution:
+    """Write the wave's latest approved contribution to ``out``, signed (CLI; audited)."""
+    wave = session.get(Wave, wave_id)
+    if wave is None:
+        raise NotFound(f"no wave {wave_id}")
+    contribution = session.scalars(
+        select(Contribution)
+        .where(Contribution.wave_id == wave_id)
+        .order_by(Contribution.approved_at.desc(), Contribution.id)
+        .limit(1)
+    ).first()
+    if contribution is None:
+        raise ContributionError(
+            f"no approved contribution for the {wave.year} wave: an administrator approves it "
+            "on the contribution page first"
+        )
+    agreement = current_agreement(session, wave_id)
+    if agreement is None or agreement.level.rank < contribution.level.rank:
+        raise ContributionError(
+            "the sharing level was lowered after approval: this contribution may not leave"
+        )
+    key = _load_private(key_path)
+    signature = key.sign(canonical(contribution.payload))
+    document = {
+        "format": FILE_FORMAT,
+        "payload": contribution.payload,
+        "public_key": _b64(_raw_public(key.public_key())),
+        "signature": _b64(signature),
+    }
+    out.write_text(json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
+    contribution.exported_at = utcnow()
+    audit.record(
+        session,
+        None,
+        "contribution.export",
+        f"wave {wave.year}",
+        jurisdiction_id=wave.jurisdiction_id,
+        contribution=contribution.id,
+    )
+    session.commit()
+    return contribution
+
+
+def _known_instrument(session: Session, key: str, version: str) -> surveys.Instrument | None:
+    row = session.scalars(
+        select(Instrument).where(Instrument.key == key, Instrument.version == version)
+    ).first()
+    if row is not None:
+        return definition_of(row)
+    return surveys.find_instrument(key, version)
+
+
+def _check_payload(session: Session, payload: Any) -> dict[str, Any]:
+    """The payload's shape and content; raises ImportRefused naming the first problem."""
+    if not isinstance(payload, dict) or payload.get("format") != PAYLOAD_FORMAT:
+        raise ImportRefused("refused: not a contribution (unknown payload format)")
+    try:
+        contribution_id = str(payload["id"])
+        slug = str(payload["jurisdiction"]["slug"])
+        str(payload["jurisdiction"]["name"])
+        int(payload["wave"]["year"])
+        key, version = str(payload["instrument"]["key"]), str(payload["instrument"]["version"])
+        level = SharingLevel(payload["level"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ImportRefused(f"refused: the contribution lacks or garbles {error}") from None
+    if not contribution_id or not slug:
+        raise ImportRefused("refused: the contribution has no id or no jurisdiction")
+    instrument = _known_instrument(session, key, version)
+    if instrument is None:
+        raise ImportRefused(
+            f"refused: unknown instrument {key} version {version}; nothing imported"
+        )
+    allowed = {
+        "format",
+        "id",
+        "jurisdiction",
+        "wave",
+        "instrument",
+        "level",
+        "agreement_reference",
+        "benchmark",
+        "statistics",
+    }
+    extra = sorted(set(payload) - allowed)
+    if extra:
+        raise ImportRefused(f"refused: unexpected content {', '.join(extra)}; nothing imported")
+    if payload.get("benchmark"):
+        # Until benchmark figures come from the publication (issue 10), none may arrive.
+        raise ImportRefused("refused: benchmark figures are not accepted yet; nothing imported")
+    if "statistics" in payload:
+        if level.rank < SharingLevel.PSYCHOMETRIC.rank:
+            raise ImportRefused(
+                f"refused: statistics in a contribution at level {level.value}; nothing imported"
+            )
+        try:
+            stats = scoring.SufficientStatistics.from_dict(payload["statistics"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ImportRefused(f"refused: malformed statistics ({error})") from None
+        scales = _scales(instrument)
+        items = tuple(i for members in scales.values() for i in members)
+        for group in stats.groups.values():
+            if (
+                group.instrument.items != items
+                or {k: list(m.items) for k, m in group.scales.items()} != scales
+            ):
+                raise ImportRefused(
+                    f"refused: the statistics do not match instrument {key} {version}"
+                )
+    return payload
+
+
+def _store(session: Session, payload: dict[str, Any], *, key_fingerprint: str | None) -> None:
+    session.add(
+        ReceivedContribution(
+            contribution_id=str(payload["id"]),
+            jurisdiction_slug=str(payload["jurisdiction"]["slug"]),
+            jurisdiction_name=str(payload["jurisdiction"]["name"]),
+            year=int(payload["wave"]["year"]),
+            instrument_key=str(payload["instrument"]["key"]),
+            instrument_version=str(payload["instrument"]["version"]),
+            level=SharingLevel(payload["level"]),
+            key_fingerprint=key_fingerprint,
+            payload=payload,
+        )
+    )
+
+
+def import_contribution(session: Session, data: bytes) -> ReceivedContribution:
+    """Verify a signed contribution file and load it into the national store (CLI; commits).
+
+    Refuses, with one line and importing nothing: a file that is not complete JSON (truncated),
+    signed by a key nobody registered, whose signature does not match (tampered), signed by
+    another jurisdiction's key, already imported (replayed), for an unknown instrument version,
+    or whose content does not fit its level and instrument.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRefused(f"refused: the file is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ImportRefused(
+            "refused: the file is not complete JSON (truncated or not a contribution)"
+        ) from None
+    if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
+        raise ImportRefused("refused: not a signed contribution file")
+    try:
+        payload = document["payload"]
+        public_b64 = str(document["public_key"])
+        signature = base64.b64decode(str(document["signature"]), validate=True)
+        raw_public = base64.b64decode(public_b64, validate=True)
+    except (KeyError, binascii.Error, ValueError):
+        raise ImportRefused("refused: the file has no readable signature or key") from None
+    trusted = session.scalars(
+        select(TrustedKey).where(TrustedKey.public_key == _b64(raw_public))
+    ).first()
+    if trusted is None:
+        raise ImportRefused(
+            f"refused: signed by an unknown key ({hashlib.sha256(raw_public).hexdigest()[:16]}); "
+            "register it with 'flask national trust-key' first"
+        )
+    try:
+        Ed25519PublicKey.from_public_bytes(raw_public).verify(signature, canonical(payload))
+    except (InvalidSignature, ValueError, TypeError):
+        raise ImportRefused(
+            "refused: the signature does not match the content (the file was changed)"
+        ) from None
+    payload = _check_payload(session, payload)
+    slug = str(payload["jurisdiction"]["slug"])
+    if trusted.jurisdiction_slug != slug:
+        raise ImportRefused(
+            f"refused: the file speaks for {slug} but is signed with the key of "
+            f"{trusted.jurisdiction_slug}"
+        )
+    seen = session.scalars(
+        select(ReceivedContribution).where(
+            ReceivedContribution.contribution_id == str(payload["id"])
+        )
+    ).first()
+    if seen is not None:
+        raise ImportRefused(
+            f"refused: contribution {payload['id']} was already imported on "
+            f"{seen.received_at:%Y-%m-%d} (replayed file)"
+        )
+    _store(session, payload, key_fingerprint=trusted.fingerprint)
+    audit.record(
+        session,
+        None,
+        "contribution.import",
+        slug,
+        contribution=str(payload["id"]),
+        level=str(payload["level"]),
+        year=int(payload["wave"]["year"]),
+    )
+    session.commit()
+    received = session.scalars(
+        select(ReceivedContribution).where(
+            ReceivedContribution.contribution_id == str(payload["id"])
+        )
+    ).one()
+    return received
+
+
+def list_received(
+    session: Session, *, include_withdrawn: bool = False
+) -> list[ReceivedContribution]:
+    """The national store: what national outputs may use (withdrawn ones left out by default)."""
+    query = select(ReceivedContribution).order_by(
+        ReceivedContribution.year, ReceivedContribution.jurisdiction_slug
+    )
+    if not include_withdrawn:
+        query = query.where(ReceivedContribution.withdrawn_at.is_(None))
+    return list(session.scalars(query))
+
+
+def national_statistics(
+    received: list[ReceivedContribution],
+) -> scoring.SufficientStatistics | None:
+    """The pooled statistics of received psychometric contributions (None when there is none)."""
+    parts = [
+        scoring.SufficientStatistics.from_dict(r.payload["statistics"])
+        for r in received
+        if "statistics" in r.payload
+    ]
+    return scoring.pool(parts) if parts else None
