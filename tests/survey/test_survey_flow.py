@@ -386,11 +386,18 @@ def test_session_cookie_is_secure_outside_development(tmp_path: object) -> None:
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
-def test_language_follows_the_browser_then_the_switch(
+def test_language_follows_the_invitation_over_the_browser_then_the_switch(
     client: FlaskClient, session: Session
 ) -> None:
+    from sqlalchemy import update
+
+    from app.models import Invitation
+
     seeded = seed_wave(session)
-    client.get(f"/s/{seeded.tokens[0]}", headers={"Accept-Language": "es-MX,es;q=0.9"})
+    # The invitation was in Spanish: that decides, whatever the browser prefers.
+    session.execute(update(Invitation).values(language="es"))
+    session.commit()
+    client.get(f"/s/{seeded.tokens[0]}", headers={"Accept-Language": "en-US,en;q=0.9"})
     html = client.get("/s/page/1").get_data(as_text=True)
     assert '<html lang="es">' in html and "Sección 1 de 8" in html
     assert "Muy de acuerdo" in html and "Read in English" in html

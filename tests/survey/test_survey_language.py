@@ -39,7 +39,9 @@ def test_a_language_chosen_on_the_pages_is_kept_when_the_link_is_opened_again(
     assert 'lang="en"' in first.get("/s/page/1?lang=en").get_data(as_text=True)
     other_device = app.test_client()
     arrive(other_device, token)
-    assert "Start the survey" in other_device.get("/s/").get_data(as_text=True)
+    # The switch saved a draft at page 1: the link resumes there, in English.
+    resumed = other_device.get("/s/", follow_redirects=True).get_data(as_text=True)
+    assert 'lang="en"' in resumed and "Section 1 of 8" in resumed
     # Answering a page in English and switching back to Spanish later is kept as well.
     csrf = page_csrf(other_device, 1)
     other_device.post(
