@@ -131,8 +131,10 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling_and_has_large_targets(
     context.add_init_script(path=str(AXE))
     token = site.open_wave.tokens[2 if language == "en" else 3]
     page = context.new_page()
-    page.goto(f"{site.base}/s/{token}")
-    assert page.evaluate("document.documentElement.lang") == language  # the browser's language
+    # The invitations are in English: a Spanish reader opens the link with ?lang=es (the link
+    # itself may choose the language; otherwise the invitation's language decides).
+    page.goto(f"{site.base}/s/{token}?lang={language}")
+    assert page.evaluate("document.documentElement.lang") == language
     page.tap("a.button-primary")
     page.wait_for_url("**/s/page/1")
     for number in range(1, PAGES):

@@ -26,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import TEST_KEYS  # noqa: E402
 from tests.ops.servers import PgCluster, RedisServer, free_port, netns_hosts, wait_for  # noqa: E402
 from tests.ops.walk import Walk, decode, walk  # noqa: E402
 
@@ -114,6 +115,7 @@ def _env(url: str, redis_url: str, instance: Path) -> dict[str, str]:
         "DATABASE_URL": url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": SECRET,
+        **TEST_KEYS.settings(),
         "APP_ENV": "development",  # plain-HTTP clients keep their session cookie
         "INSTANCE_PATH": str(instance),
         "GUNICORN_LOGLEVEL": "warning",
@@ -254,7 +256,8 @@ def run(surveys: int, clients: int = 64, *, workdir: Path) -> LoadResult:
         walks = list(clients_.results)
         engine = make_engine(url)
         with Session(engine) as session:
-            waves.close_wave(session, None, wave_id, secret_key=SECRET)
+            waves.close_wave(session, None, wave_id)
+            waves.finish_close(session, wave_id, mix_keys=TEST_KEYS.mix)
             stored = Counter(decode(a) for a in session.scalars(select(Response.answers)))
             left = session.scalar(select(func.count()).select_from(PendingResponse)) or 0
             flipped = session.scalar(select(func.count()).where(Invitation.completed)) or 0

@@ -49,6 +49,7 @@ def _flask(args: list[str], database_url: str, tmp_path: Path) -> subprocess.Com
         "DATABASE_URL": database_url,
         "SECRET_KEY": TEST_SECRET,
         "INSTANCE_PATH": str(instance),
+        **TEST_KEYS.settings(),
     }
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],

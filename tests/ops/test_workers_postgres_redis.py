@@ -64,6 +64,7 @@ def worker(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": TEST_SECRET,
+        **TEST_KEYS.settings(),
         "INSTANCE_PATH": str(tmp_path / f"instance-{name}"),
         "APP_ENV": "development",
         "MAIL_BACKEND": "smtp",
