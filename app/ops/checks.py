@@ -203,6 +203,38 @@ def check_instance(app: Flask) -> str | None:
     return "; ".join(problems) if problems else None
 
 
+def check_keys(app: Flask) -> str | None:
+    """Both public key files readable; a private key file, where this host has one, readable and
+    the pair of its public half (private keys belong on the worker's hosts only)."""
+    from app import keys
+    from app.services import sealing
+
+    problems = []
+    for kind in ("mix", "mailer"):
+        public_setting = keys.FILES[(kind, "public")][0]
+        private_setting = keys.FILES[(kind, "private")][0]
+        try:
+            public = sealing.read_public(
+                public_setting, keys.path_of(app.config, app.instance_path, kind, "public"), kind
+            )
+        except sealing.KeyFileError as error:
+            problems.append(str(error))
+            continue
+        private_path = keys.path_of(app.config, app.instance_path, kind, "private")
+        if not private_path.exists():
+            continue
+        try:
+            ring = sealing.read_keyring(private_setting, private_path, kind)
+        except sealing.KeyFileError as error:
+            problems.append(str(error))
+            continue
+        if ring.public.id != public.id:
+            problems.append(
+                f"{private_setting}: its current key is not the pair of {public_setting}"
+            )
+    return "; ".join(problems) if problems else None
+
+
 #: The pre-flight checks, in the order they are printed; the readiness ones are marked.
 DEFAULT_CHECKS: tuple[tuple[str, CheckFunction, bool], ...] = (
     ("settings", check_settings, False),
@@ -211,6 +243,7 @@ DEFAULT_CHECKS: tuple[tuple[str, CheckFunction, bool], ...] = (
     ("redis", check_redis, True),
     ("smtp", check_smtp, False),
     ("instance", check_instance, False),
+    ("keys", check_keys, True),
 )
 
 

@@ -95,15 +95,9 @@ def seed(url: str, surveys: int) -> tuple[int, list[str]]:
 
     engine = make_engine(url)
     upgrade(engine)
-    original = helpers.TEST_SECRET
-    helpers.TEST_SECRET = SECRET  # the tokens are derived from the hosts' SECRET_KEY
-    try:
-        with Session(engine) as session:
-            seeded = helpers.seed_wave(
-                session, invitations=50, units=(surveys + 49) // 50, pool_k=10
-            )
-    finally:
-        helpers.TEST_SECRET = original
+    # Tokens are random and sealed to the test mailer key, whose files the hosts get too.
+    with Session(engine) as session:
+        seeded = helpers.seed_wave(session, invitations=50, units=(surveys + 49) // 50, pool_k=10)
     engine.dispose()
     return seeded.wave_id, seeded.tokens[:surveys]
 

@@ -166,7 +166,7 @@ def test_check_passes_on_a_good_setup_and_names_every_problem_otherwise(tmp_path
     good = _flask(["check"], _good_env(tmp_path))
     assert good.returncode == 0, good.stdout + good.stderr
     assert "all checks passed" in good.stdout
-    for name in ("settings", "database", "migrations", "redis", "smtp", "instance"):
+    for name in ("settings", "database", "migrations", "redis", "smtp", "instance", "keys"):
         assert f"ok    {name}" in good.stdout
 
     closed = free_port()
@@ -264,3 +264,14 @@ def test_db_current_history_and_revision_need_no_alembic_ini(
     ), source[:600]
     assert not list((ROOT / "migrations" / "versions").glob("9999_*"))
     engine.dispose()
+
+
+def test_check_names_a_private_key_that_is_not_the_pair_of_its_public_half(tmp_path: Path) -> None:
+    from app import keys
+
+    other = tmp_path / "other-keys"
+    keys.generate_files(other)
+    env = {**_good_env(tmp_path), "MIX_PRIVATE_KEY_FILE": str(other / "mix.key")}
+    result = _flask(["check"], env)
+    assert result.returncode == 1
+    assert "FAIL  keys: MIX_PRIVATE_KEY_FILE: its current key is not the pair of" in result.stdout
