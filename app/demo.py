@@ -152,13 +152,8 @@ def _keep_open(session: Session, today: date) -> None:
             Wave.status == WaveStatus.OPEN,
         )
     ):
-        if _aware(wave.closes_at) < soon:
+        if wave.closes_at < soon:  # stored times come back aware (models.base.UTCDateTime)
             wave.closes_at = later
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for what was stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _seed_all(

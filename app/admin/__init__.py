@@ -48,23 +48,22 @@ def _in_zone(moment: datetime | None, timezone: str) -> str:
     """A stored UTC time as the wave's local time, with the zone named (no bare UTC on pages)."""
     if moment is None:
         return "—"
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    try:
-        local = aware.astimezone(ZoneInfo(timezone))
-    except (ZoneInfoNotFoundError, ValueError):
-        local = aware.astimezone(UTC)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    return f"{(local := _local(moment, timezone)):%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 @bp.app_template_filter("closing_day")
 def _closing_day(moment: datetime, timezone: str) -> str:
     """A wave closes at the end of a day: name that day, as the administrator chose it."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    last = _local(moment, timezone) - timedelta(seconds=1)
+    return f"the end of {last:%Y-%m-%d} ({timezone})"
+
+
+def _local(moment: datetime, timezone: str) -> datetime:
+    # Stored times come back aware in UTC (models.base.UTCDateTime).
     try:
-        local = aware.astimezone(ZoneInfo(timezone))
+        return moment.astimezone(ZoneInfo(timezone))
     except (ZoneInfoNotFoundError, ValueError):
-        local = aware.astimezone(UTC)
-    return f"the end of {(local - timedelta(seconds=1)):%Y-%m-%d} ({timezone})"
+        return moment.astimezone(UTC)
 
 
 def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:

@@ -106,8 +106,8 @@ class EditValues:
 def edit_values(wave: Wave) -> EditValues:
     """The opening and closing day as the administrator chose them (the end is exclusive)."""
     zone = ZoneInfo(wave.timezone)
-    opens = _aware(wave.opens_at).astimezone(zone).date()
-    closes = (_aware(wave.closes_at).astimezone(zone) - timedelta(seconds=1)).date()
+    opens = wave.opens_at.astimezone(zone).date()
+    closes = (wave.closes_at.astimezone(zone) - timedelta(seconds=1)).date()
     return EditValues(
         opens=opens,
         closes=closes,
@@ -117,8 +117,3 @@ def edit_values(wave: Wave) -> EditValues:
         min_report_n=wave.min_report_n,
         pool_k=wave.pool_k,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives back naive datetimes for what was stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
