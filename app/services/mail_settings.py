@@ -17,12 +17,12 @@ from app.models import Jurisdiction, JurisdictionMail, User
 from app.services import audit, mail
 from app.services.access import can_manage_jurisdiction, require
 from app.services.jurisdictions import NotFound
+from app.services.roster import EMAIL_PATTERN
 
 MAX_SENDER = 100
 MAX_INTRO = 1000
 #: A link in the preview that looks like a personal link and opens nothing.
 SAMPLE_LINK_PATH = "/s/this-is-a-preview-and-opens-nothing"
-_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -68,7 +68,7 @@ def save_settings(
     if any(c in sender for c in '<>"@'):
         raise MailSettingsError('sender name: a name only, without an address or < > " @')
     reply = settings.reply_to.strip().lower()
-    if reply and (len(reply) > 320 or not _ADDRESS.match(reply)):
+    if reply and (len(reply) > 320 or not EMAIL_PATTERN.match(reply)):
         raise MailSettingsError("reply-to: not an email address")
     intros = {}
     for language, text in (("en", settings.intro_en), ("es", settings.intro_es)):

@@ -46,7 +46,8 @@ _COLUMN_ALIASES = {
     "language": "language",
     "lang": "language",
 }
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+#: An email address as the staff list accepts it (also for reply-to addresses and one-off adds).
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 _MAX_UNIT_NAME = 200
 _MAX_DEPTH = 8
 #: Hard caps on an uploaded file, each named in the message that refuses it.
@@ -407,7 +408,7 @@ def _validate(rows: Iterable[tuple[int, list[str]]], preview: RosterPreview) -> 
         if not email:
             problems.append((line, "empty email"))
             row_ok = False
-        elif len(email) > 320 or not _EMAIL.match(email):
+        elif len(email) > 320 or not EMAIL_PATTERN.match(email):
             problems.append((line, f"invalid email {raw_email.strip()!r}"))
             row_ok = False
         elif email in seen:

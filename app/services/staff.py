@@ -18,7 +18,7 @@ from app.models import OrgUnit, RosterEntry, User
 from app.services import audit
 from app.services.access import can_manage_jurisdiction, require
 from app.services.jurisdictions import NotFound
-from app.services.roster import _EMAIL, LANGUAGES
+from app.services.roster import EMAIL_PATTERN, LANGUAGES
 
 PER_PAGE = 50
 
@@ -141,7 +141,7 @@ def add_person(
     if actor is not None:
         require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's staff")
     address = "".join(email.split()).lower()
-    if len(address) > 320 or not _EMAIL.match(address):
+    if len(address) > 320 or not EMAIL_PATTERN.match(address):
         raise StaffError(f"email: {email.strip()[:80]!r} is not an email address")
     if language not in LANGUAGES:
         raise StaffError(f"language: use {' or '.join(LANGUAGES)}")
