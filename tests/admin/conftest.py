@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Jurisdiction, Role, User
 from app.services import jurisdictions, roster
+
+from .smtp_server import SmtpServer
 
 PASSWORD = "correct horse battery staple"
 
@@ -111,3 +114,31 @@ def signed_in(app: Flask) -> Callable[[User], FlaskClient]:
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free loopback port."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_app(engine, session_factory, tmp_path: Path, smtp: SmtpServer) -> Flask:  # type: ignore[no-untyped-def]
+    """The app sending mail through ``smtp``, bound to the test's transaction."""
+    from app.db import get_database
+    from tests.conftest import make_test_app
+
+    app = make_test_app(
+        engine,
+        tmp_path,
+        MAIL_BACKEND="smtp",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp.port,
+        SMTP_STARTTLS=False,
+        MAIL_RATE_PER_MINUTE=1_000_000,
+        PUBLIC_URL="https://survey.example.org",
+    )
+    get_database(app).sessions = session_factory
+    return app

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from email.message import Message
 from email.utils import parseaddr, parsedate_to_datetime
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -15,39 +13,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import get_database
 from app.models import AuditEvent, Jurisdiction, Role, User
 from app.services import accounts
-from tests.conftest import TEST_SECRET, make_test_app
+from tests.conftest import TEST_SECRET
 
 from .conftest import PASSWORD, csrf_token, login, make_user
 from .smtp_server import SmtpServer, html_of, text_of
 
 NEW = "seven unrelated words make a passphrase"
 LINK = re.compile(r"https://survey\.example\.org(/(?:reset|welcome)/[A-Za-z0-9_.\-]+)")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_app(engine, session_factory, tmp_path: Path, smtp: SmtpServer) -> Flask:  # type: ignore[no-untyped-def]
-    app = make_test_app(
-        engine,
-        tmp_path,
-        MAIL_BACKEND="smtp",
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=smtp.port,
-        SMTP_STARTTLS=False,
-        MAIL_RATE_PER_MINUTE=1_000_000,
-        PUBLIC_URL="https://survey.example.org",
-    )
-    get_database(app).sessions = session_factory
-    return app
 
 
 def _post(client: FlaskClient, url: str, data: dict[str, str]) -> object:

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 from email.utils import parseaddr, parsedate_to_datetime
-from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import tasks
-from app.db import get_database
 from app.models import Jurisdiction, JurisdictionMail, Role
 from app.services import roster, waves
-from tests.conftest import TEST_KEYS, make_test_app
+from tests.conftest import TEST_KEYS
 
 from .conftest import csrf_token, login, make_user, roster_csv
 from .smtp_server import SmtpServer, html_of, text_of
@@ -29,29 +25,6 @@ SETTINGS = {
     "intro_en": "Our director reads every team's results.\nThank you for ten minutes.",
     "intro_es": "Nuestra directora lee los resultados de cada equipo.",
 }
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_app(engine, session_factory, tmp_path: Path, smtp: SmtpServer) -> Flask:  # type: ignore[no-untyped-def]
-    app = make_test_app(
-        engine,
-        tmp_path,
-        MAIL_BACKEND="smtp",
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=smtp.port,
-        SMTP_STARTTLS=False,
-        MAIL_RATE_PER_MINUTE=1_000_000,
-        PUBLIC_URL="https://survey.example.org",
-    )
-    get_database(app).sessions = session_factory
-    return app
 
 
 def _admin(app: Flask, session: Session, lake: Jurisdiction) -> FlaskClient:
