@@ -135,3 +135,46 @@ def test_an_administrator_cannot_touch_another_jurisdictions_staff(
     session.refresh(foreign)
     assert foreign.active
     assert staff.list_staff(session, None, hill.id).total == 1
+
+
+def test_a_person_added_or_moved_mid_wave_changes_no_launched_invitation(
+    app: Flask, session: Session, lake: Jurisdiction
+) -> None:
+    """What the page promises: a launched wave keeps the invitations it was launched with."""
+    from datetime import date, timedelta
+
+    from app.models import Invitation
+    from app.services import waves
+    from tests.conftest import TEST_KEYS
+
+    _seed(session, lake, n=6)
+    wave = waves.create_wave(
+        session,
+        None,
+        jurisdiction_id=lake.id,
+        year=2031,
+        instrument_key="team-safety-culture",
+        opens=date.today(),
+        closes=date.today() + timedelta(days=14),
+    )
+    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
+    before = sorted((i.email, i.unit_id) for i in session.scalars(select(Invitation)))
+    client = _client(app, session, lake)
+    token = csrf_token(client.get("/admin/staff").get_data(as_text=True))
+    client.post(
+        "/admin/staff/add",
+        data={
+            "csrf_token": token,
+            "email": "late@lake.org",
+            "unit": "Region 2 / Night Team",
+            "language": "en",
+        },
+    )
+    moved = _entry(session, "worker001@lake.org")
+    client.post(
+        f"/admin/staff/{moved.id}/move", data={"csrf_token": token, "unit": "Region 2 / Night Team"}
+    )
+    session.expire_all()
+    assert _entry(session, "late@lake.org").active
+    after = sorted((i.email, i.unit_id) for i in session.scalars(select(Invitation)))
+    assert after == before
