@@ -52,8 +52,11 @@ def count_unknown_link() -> None:
     strategy = limiter().limiter
     key = client_key()
     items = parse_many(str(current_app.config["SURVEY_LINK_RATE_LIMIT"]))
+    # The deployment's key prefix first, as Flask-Limiter does for its own limits: two instances
+    # sharing one Redis never spend each other's allowance.
+    prefix = str(current_app.config["RATELIMIT_KEY_PREFIX"])
     # Every window is counted (no short-circuit), so a long window fills during short bursts.
-    allowed = [strategy.hit(item, "survey-link", key) for item in items]
+    allowed = [strategy.hit(item, prefix, "survey-link", key) for item in items]
     if not all(allowed):
         raise TooManyRequests()
 

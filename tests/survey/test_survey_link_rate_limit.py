@@ -104,3 +104,30 @@ def test_with_redis_every_worker_shares_the_counts(
     for _ in range(20):  # the whole per-minute allowance, spent on the first worker
         assert first.get(_random_link(), environ_base=OFFICE).status_code == 404
     assert second.get(_random_link(), environ_base=OFFICE).status_code == 429
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+def test_two_instances_sharing_one_redis_keep_their_own_counts(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import redis
+
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    prefixes = ["test-" + secrets.token_hex(8) for _ in range(2)]
+    county, state = (
+        make_test_app(engine, tmp_path, REDIS_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix)
+        for prefix in prefixes
+    )
+    for instance in (county, state):
+        get_database(instance).sessions = session_factory
+    guessed = county.test_client()
+    for _ in range(21):
+        guessed.get(_random_link(), environ_base=OFFICE)
+    assert guessed.get(_random_link(), environ_base=OFFICE).status_code == 429
+    # The other instance, same address and the same Redis, has spent nothing.
+    assert state.test_client().get(_random_link(), environ_base=OFFICE).status_code == 404
+    server = redis.Redis.from_url(REDIS_URL)
+    assert server.keys(f"*{prefixes[0]}*survey-link*"), "the counts are not under the prefix"
