@@ -391,7 +391,7 @@ def _labelled(
     extract: Extract, limit: int | None
 ) -> tuple[dict[str, str | None], dict[str, dict[int | float, str]]]:
     labels: dict[str, str | None] = {
-        v.name: v.label if limit is None else v.label[:limit] for v in extract.variables
+        v.name: v.label if limit is None else v.label[:limit].rstrip() for v in extract.variables
     }
     values: dict[str, dict[int | float, str]] = {
         v.name: {code: text for code, text in v.values.items()}
