@@ -496,7 +496,9 @@ def test_only_another_administrator_grants_stewardship(session: Session, demo: D
     users.set_data_steward(session, second, first.id, "0")
     assert not first.data_steward
     actions = session.scalars(
-        select(AuditEvent.action).where(AuditEvent.action.like("user.steward%"))
+        select(AuditEvent.action)
+        .where(AuditEvent.action.like("user.steward%"))
+        .order_by(AuditEvent.id)
     ).all()
     assert actions == ["user.steward_grant", "user.steward_revoke"]
 
