@@ -6,11 +6,14 @@ What a stored response holds is a random id, its wave and unit, the item answers
 
 - **rows in a fresh random order** (a permutation drawn from the operating system's randomness
   at every build), numbered 1…n after shuffling; the response id is not written;
-- **units coarsened**: a unit with fewer than ``min_report_n`` respondents passes its rows to
-  its parent, bottom up, until the rows collected at a unit reach the threshold; every unit label
-  in the extract therefore stands for at least ``min_report_n`` rows. Rows still short at the top
-  are labelled as the whole jurisdiction, joined by the smallest group if needed, so no label is
-  small;
+- **units coarsened as the reports are**: a row keeps its unit where the publication shows that
+  unit and otherwise takes the unit whose report includes it (the nearest shown unit above).
+  The publication's complementary suppression is what makes this safe: a shown unit minus the
+  shown units below it is 0 or at least ``min_report_n``, so no label groups fewer rows than the
+  threshold, and no group can be had by subtracting published figures that the reports hide
+  (a team hidden to protect a smaller sibling stays hidden here too). A group still short
+  (rows the publication does not count, such as blank ones) moves up; rows that would leave the
+  whole jurisdiction's group short are left out;
 - **background**: not on rows (they are not stored with rows); the wave's published background
   counts are given in ``background.csv`` with every question that has a cell below the threshold
   left blank, as the publication does;
@@ -31,7 +34,7 @@ import csv
 import io
 import secrets
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -48,6 +51,7 @@ from app.models import Jurisdiction, Role, SharingLevel, User, Wave, WaveStatus
 from app.services import access, audit, sharing
 from app.services.background import LANGUAGE_QUESTION, background_tables
 from app.services.exports import neutralise
+from app.services.reports.publication import wave_results
 from app.services.reports.results import UnitNode, load_wave
 
 Format = Literal["csv", "sav", "dta"]
@@ -107,6 +111,8 @@ class Extract:
     instrument_version: str
     min_n: int
     frame: pd.DataFrame
+    #: Responses left out because every group they could join would stay below the threshold.
+    left_out: int
     groups: tuple[UnitGroup, ...]
     variables: tuple[Variable, ...]
     background: tuple[BackgroundCell, ...]
@@ -120,14 +126,19 @@ WHOLE_JURISDICTION = 0
 
 
 def coarsen_units(
-    units: Mapping[int, UnitNode], counts: Mapping[int, int], min_n: int
+    units: Mapping[int, UnitNode],
+    counts: Mapping[int, int],
+    min_n: int,
+    shown: Collection[int],
 ) -> dict[int, int]:
     """Map every unit with respondents to the unit its rows are labelled with.
 
-    Bottom up: a unit keeps the rows collected at it (its own and those its children passed up)
-    when they number at least ``min_n``, otherwise passes them to its parent; above the top
-    units stands the whole jurisdiction (:data:`WHOLE_JURISDICTION`). If what reaches it is
-    still short, the smallest group formed joins it, so no label has fewer than ``min_n`` rows.
+    A row keeps its unit if the publication shows that unit, else takes the nearest shown unit
+    above it (the unit whose report includes it), else the whole jurisdiction
+    (:data:`WHOLE_JURISDICTION`). The publication's complementary suppression makes each shown
+    unit's own group (its subtree minus its shown units below) 0 or at least ``min_n``; should a
+    group still be short, its rows move up to the next shown unit, and rows that would leave the
+    whole jurisdiction's group short are left out (absent from the result).
     Raises ``ExtractError`` if the whole wave has fewer than ``min_n`` respondents.
     """
     total = sum(counts.values())
@@ -136,34 +147,30 @@ def coarsen_units(
             f"this wave has {total} responses: an extract needs at least {min_n}, the "
             "reporting threshold"
         )
-    pending: dict[int, list[int]] = {u: [] for u in units}  # unit → units whose rows wait here
-    pending[WHOLE_JURISDICTION] = []
-    size: dict[int, int] = dict.fromkeys(pending, 0)
-    label: dict[int, int] = {}
-    groups: dict[int, int] = {}  # label unit → rows
-    for unit in sorted(units.values(), key=lambda u: (-u.depth, u.path)):
-        if counts.get(unit.id, 0):
-            pending[unit.id].append(unit.id)
-            size[unit.id] += counts[unit.id]
-        if size[unit.id] >= min_n:
-            for source in pending[unit.id]:
-                label[source] = unit.id
-            groups[unit.id] = size[unit.id]
-        elif size[unit.id]:
-            parent = WHOLE_JURISDICTION
-            if unit.parent_id is not None and unit.parent_id in units:
-                parent = unit.parent_id
-            pending[parent].extend(pending[unit.id])
-            size[parent] += size[unit.id]
-    if size[WHOLE_JURISDICTION]:
-        if size[WHOLE_JURISDICTION] < min_n:
-            # Not empty: total ≥ min_n, so some group formed below.
-            smallest = min(groups, key=lambda g: (groups[g], units[g].path))
-            for source, target in list(label.items()):
-                if target == smallest:
-                    label[source] = WHOLE_JURISDICTION
-        for source in pending[WHOLE_JURISDICTION]:
-            label[source] = WHOLE_JURISDICTION
+
+    def shown_above(unit_id: int, *, strict: bool) -> int:
+        up: int | None = units[unit_id].parent_id if strict else unit_id
+        while up is not None and up in units:
+            if up in shown:
+                return up
+            up = units[up].parent_id
+        return WHOLE_JURISDICTION
+
+    label = {u: shown_above(u, strict=False) for u, n in counts.items() if n}
+    while True:
+        size: dict[int, int] = {}
+        for unit_id, target in label.items():
+            size[target] = size.get(target, 0) + counts[unit_id]
+        short = [g for g, n in size.items() if n < min_n and g != WHOLE_JURISDICTION]
+        if not short:
+            break
+        deepest = max(short, key=lambda g: (units[g].depth, units[g].path))
+        above = shown_above(deepest, strict=True)
+        for unit_id, target in label.items():
+            if target == deepest:
+                label[unit_id] = above
+    if 0 < size.get(WHOLE_JURISDICTION, 0) < min_n:
+        label = {u: g for u, g in label.items() if g != WHOLE_JURISDICTION}
     return label
 
 
@@ -205,23 +212,26 @@ def build_extract(
     counts: dict[int, int] = {}
     for unit_id in unit_ids:
         counts[unit_id] = counts.get(unit_id, 0) + 1
-    label = coarsen_units(data.units, counts, data.min_n)
+    results = wave_results(session, wave_id)
+    shown = {u for u in data.units if results.shown(u)}
+    label = coarsen_units(data.units, counts, data.min_n, shown)
+    kept = [i for i, unit_id in enumerate(unit_ids) if unit_id in label]
     whole = UnitNode(WHOLE_JURISDICTION, data.jurisdiction_name, "", "jurisdiction", None, -1)
     node = {**data.units, WHOLE_JURISDICTION: whole}
-    chosen = sorted({label[u] for u in counts}, key=lambda u: (node[u].path, node[u].depth))
+    chosen = sorted(set(label.values()), key=lambda u: (node[u].path, node[u].depth))
     code = {unit_id: i for i, unit_id in enumerate(chosen, start=1)}
     rows_per = dict.fromkeys(chosen, 0)
-    for unit_id in unit_ids:
-        rows_per[label[unit_id]] += 1
+    for i in kept:
+        rows_per[label[unit_ids[i]]] += 1
     groups = tuple(
         UnitGroup(code[u], node[u].path, node[u].name, node[u].kind, rows_per[u]) for u in chosen
     )
     rng = rng or np.random.default_rng(secrets.randbits(128))
-    order = rng.permutation(len(frame))
+    order = [kept[i] for i in rng.permutation(len(kept))]
     items = list(instrument.item_keys)
     shuffled = frame[items].iloc[order].reset_index(drop=True)
     shuffled.insert(0, "unit_group", [code[label[unit_ids[i]]] for i in order])
-    shuffled.insert(0, "row", np.arange(1, len(frame) + 1))
+    shuffled.insert(0, "row", np.arange(1, len(order) + 1))
     return Extract(
         wave_id=data.wave_id,
         year=data.year,
@@ -231,6 +241,7 @@ def build_extract(
         instrument_version=instrument.version,
         min_n=data.min_n,
         frame=shuffled,
+        left_out=len(frame) - len(kept),
         groups=groups,
         variables=_variables(instrument, groups),
         background=_background(session, wave_id, instrument),
@@ -368,12 +379,13 @@ Instrument {extract.instrument_key} version {extract.instrument_version}; report
 {extract.min_n}.
 
 {len(extract.frame)} rows, one per stored response, in a random order drawn for this file
-(the row number carries no information). Comments are never included. Background answers are not
+(the row number carries no information); {extract.left_out} response(s) left out because no group
+they could join would reach {extract.min_n}. Comments are never included. Background answers are not
 stored with responses; background.csv gives the wave's published counts, with every question that
 has a cell below {extract.min_n} left blank.
 
-unit_group: each respondent's unit, replaced by the nearest unit above it where fewer than
-{extract.min_n} answered, so that every group has at least {extract.min_n} rows (units.csv).
+unit_group: each respondent's unit where the reports show it, otherwise the unit whose report
+includes it, so that every group has at least {extract.min_n} rows (units.csv).
 
 Answers are the raw codes 1..k before reversing (codebook.csv says which items are reversed).
 Text that would start with =, +, -, @ has a leading apostrophe in the CSV files, so that a
@@ -516,6 +528,7 @@ def export_extract(
         wave_id=wave_id,
         format=chosen,
         rows=len(extract.frame),
+        left_out=extract.left_out,
         unit_groups=len(extract.groups),
     )
     session.commit()

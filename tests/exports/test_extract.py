@@ -36,6 +36,7 @@ from app.models import (
 from app.services import extract, sharing, users
 from app.services.access import PermissionDenied
 from app.services.instruments import ensure_instrument
+from app.services.reports.publication import wave_results
 from app.services.reports.results import UnitNode
 from tests.admin.conftest import make_jurisdiction, make_user
 from tests.reports.conftest import COMMENTS, SmallJurisdiction
@@ -202,7 +203,7 @@ def _is_at_or_above(units: dict[int, UnitNode], unit_id: int, label: int) -> boo
     return False
 
 
-def test_every_unit_label_of_the_demo_wave_has_at_least_the_threshold(
+def test_every_unit_label_of_the_demo_wave_is_a_shown_unit_with_at_least_the_threshold(
     session: Session, demo: DemoWave
 ) -> None:
     small_units = [u for u, n in demo.counts.items() if n < MIN_N]
@@ -211,20 +212,26 @@ def test_every_unit_label_of_the_demo_wave_has_at_least_the_threshold(
     codes = built.frame["unit_group"].value_counts()
     assert codes.min() >= MIN_N
     assert {g.code: g.respondents for g in built.groups} == codes.to_dict()
-    assert sum(g.respondents for g in built.groups) == len(built.frame) == len(demo.submitted)
-    # Every row carries its own unit or one above it, and a unit that is big enough keeps its name.
+    assert sum(g.respondents for g in built.groups) == len(built.frame)
+    assert len(built.frame) + built.left_out == len(demo.submitted)
+    # Each row is labelled as the reports treat its unit: its own report where it has one, else
+    # the report that includes it.
+    results = wave_results(session, demo.wave_id)
+    expected_label = {}
+    for unit in demo.counts:
+        if results.shown(unit):
+            expected_label[unit] = demo.unit_path[unit]
+        else:
+            above = results.included_in(unit)
+            assert above is not None  # the agency is shown in this wave
+            expected_label[unit] = above.path
+    assert any(not results.shown(u) for u in demo.counts)
     label_of = {g.code: g.path for g in built.groups}
+    items = list(built.frame.columns[2:])
     for record in built.frame.itertuples(index=False):
-        key = _key([getattr(record, k) for k in built.frame.columns[2:]])
-        unit = demo.unit_of[key]
-        label_path = label_of[record.unit_group]
-        assert (
-            demo.unit_path[unit] == label_path
-            or label_path == ""
-            or (demo.unit_path[unit].startswith(label_path + " / "))
-        )
-        if demo.counts[unit] >= MIN_N:
-            assert label_path == demo.unit_path[unit]
+        key = _key([getattr(record, k) for k in items])
+        assert label_of[record.unit_group] == expected_label[demo.unit_of[key]]
+    assert all(results.shown(u) for u, p in demo.unit_path.items() if p in label_of.values())
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -242,17 +249,22 @@ def test_coarsening_of_random_trees_never_leaves_a_small_label(seed: int) -> Non
         next_id += 1
     counts = {u: int(rng.integers(0, 9)) for u in units if rng.random() < 0.8}
     counts = {u: n for u, n in counts.items() if n}
+    shown = {u for u in units if rng.random() < 0.6}
     if sum(counts.values()) < MIN_N:
         with pytest.raises(extract.ExtractError):
-            extract.coarsen_units(units, counts, MIN_N)
+            extract.coarsen_units(units, counts, MIN_N, shown)
         return
-    label = extract.coarsen_units(units, counts, MIN_N)
-    assert set(label) == set(counts)
+    label = extract.coarsen_units(units, counts, MIN_N, shown)
     rows: dict[int, int] = {}
-    for unit, n in counts.items():
-        rows[label[unit]] = rows.get(label[unit], 0) + n
-        assert _is_at_or_above(units, unit, label[unit])
+    for unit, target in label.items():
+        rows[target] = rows.get(target, 0) + counts[unit]
+        assert _is_at_or_above(units, unit, target)
+        assert target in shown or target == extract.WHOLE_JURISDICTION
     assert min(rows.values()) >= MIN_N
+    left_out = sum(n for u, n in counts.items() if u not in label)
+    assert left_out < MIN_N
+    if left_out:
+        assert extract.WHOLE_JURISDICTION not in label.values()
 
 
 # --- background and comments -----------------------------------------------------------------
@@ -512,14 +524,19 @@ def test_zip_bundle_holds_the_files_under_one_folder(session: Session, demo: Dem
     assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
-def test_small_fixture_folds_its_lone_small_team_into_the_whole_jurisdiction(
+def test_a_team_hidden_to_protect_a_smaller_sibling_stays_hidden_in_the_extract(
     session: Session, small: SmallJurisdiction
 ) -> None:
+    """Office A's teams of 8, 7 and 2: the reports hide the 7 as well, so the 2 cannot be had by
+    subtracting Office A's published figures; the extract must not give the 7 its own label."""
     sharing.set_level(session, None, small.waves[2026], "research_extract", reference="DSA-1")
     built = extract.build_extract(session, small.waves[2026])
-    sizes = sorted(g.respondents for g in built.groups)
-    # Teams of 8, 7, 9, 6, 6 keep their names; the team of 2 reaches the top short and takes the
-    # smallest group (a team of 6) with it under the jurisdiction's name.
-    assert sizes == sorted([8, 7, 9, 6, 2 + 6])
-    assert min(sizes) >= MIN_N
-    assert [g.kind for g in built.groups].count("jurisdiction") == 1
+    by_path = {g.path: g.respondents for g in built.groups}
+    assert by_path == {
+        "Office A / Team 1": 8,
+        "Office A": 7 + 2,
+        "Office B / Team 1": 9,
+        "Office B / Team 2": 6,
+        "Office B / Team 3": 6,
+    }
+    assert built.left_out == 0
