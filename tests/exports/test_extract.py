@@ -6,6 +6,7 @@ import csv
 import io
 import shutil
 import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -540,3 +541,39 @@ def test_a_team_hidden_to_protect_a_smaller_sibling_stays_hidden_in_the_extract(
         "Office B / Team 3": 6,
     }
     assert built.left_out == 0
+
+
+def test_the_scoring_cli_scores_the_csv_extract_by_unit_group(
+    session: Session, small: SmallJurisdiction, tmp_path: Path
+) -> None:
+    sharing.set_level(session, None, small.waves[2026], "research_extract", reference="DSA-1")
+    built, files = extract.export_extract(session, None, small.waves[2026], "csv")
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scoring",
+            "score",
+            "--instrument",
+            str(Path(surveys.__file__).parent / "team-safety-culture.yaml"),
+            "--responses",
+            str(tmp_path / "extract.csv"),
+            "--unit-column",
+            "unit_group",
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    per_unit = {
+        r["unit"]: int(r["n"])
+        for r in rows
+        if r["level"] == "scale_unit" and r["scale"] == "psychological_safety"
+    }
+    assert per_unit == {str(g.code): g.respondents for g in built.groups}
