@@ -216,7 +216,14 @@ def build_extract(
     shown = {u for u in data.units if results.shown(u)}
     label = coarsen_units(data.units, counts, data.min_n, shown)
     kept = [i for i, unit_id in enumerate(unit_ids) if unit_id in label]
-    whole = UnitNode(WHOLE_JURISDICTION, data.jurisdiction_name, "", "jurisdiction", None, -1)
+    whole = UnitNode(
+        WHOLE_JURISDICTION,
+        f"{data.jurisdiction_name} (whole jurisdiction)",
+        "",
+        "jurisdiction",
+        None,
+        -1,
+    )
     node = {**data.units, WHOLE_JURISDICTION: whole}
     chosen = sorted(set(label.values()), key=lambda u: (node[u].path, node[u].depth))
     code = {unit_id: i for i, unit_id in enumerate(chosen, start=1)}

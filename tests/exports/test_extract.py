@@ -577,3 +577,14 @@ def test_the_scoring_cli_scores_the_csv_extract_by_unit_group(
         if r["level"] == "scale_unit" and r["scale"] == "psychological_safety"
     }
     assert per_unit == {str(g.code): g.respondents for g in built.groups}
+
+
+def test_a_role_change_ends_the_stewardship(session: Session, demo: DemoWave) -> None:
+    from app.services import accounts
+
+    steward = _steward(session, demo.jurisdiction, "steward@river.example")
+    accounts.set_role(session, None, steward.id, "leader")
+    accounts.set_role(session, None, steward.id, "jurisdiction_admin")
+    assert not steward.data_steward
+    with pytest.raises(PermissionDenied):
+        extract.export_extract(session, steward, demo.wave_id, "csv")
