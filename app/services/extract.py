@@ -401,7 +401,7 @@ spreadsheet does not run it as a formula.
     files = {
         "csv": "extract.csv, codebook.csv, units.csv, background.csv; read_extract.R reads them.",
         "sav": "extract.sav (SPSS, with variable and value labels) and codebook.csv.",
-        "dta": "extract.dta (Stata 14+, with variable and value labels) and codebook.csv.",
+        "dta": "extract.dta (Stata 15 file format, variable and value labels), codebook.csv.",
     }[fmt]
     return (text + "\nFiles: " + files + "\n").encode("utf-8")
 
