@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import AuditEvent, Jurisdiction, Role
+from app.models import AuditEvent, Jurisdiction, OrgUnit, Role
 from app.reporting import ReportContext
 from app.services import exports
 from app.services.access import PermissionDenied
@@ -255,3 +255,25 @@ def test_out_of_scope_and_hidden_units_answer_404_on_the_web(
     assert unknown.status_code == 404
     actions = session.scalars(select(AuditEvent.action)).all()
     assert actions.count("export.denied") == 2  # out of scope and unknown wave, not hidden
+
+
+def test_a_unit_named_like_a_formula_downloads_as_text(
+    app: Flask, session: Session, small: SmallJurisdiction
+) -> None:
+    unit = session.get(OrgUnit, small.units["Office A / Team 1"])
+    assert unit is not None
+    unit.name = '=HYPERLINK("http://evil.example","open")'
+    session.commit()
+    make_leader(session, small, "lead-a@lake.example", "Office A")
+    client = app.test_client()
+    login(client, "lead-a@lake.example")
+    office = small.units["Office A"]
+    response = client.get(f"/exports/reports/{small.waves[2026]}/{office}.csv")
+    assert response.status_code == 200
+    values = [r["value"] for r in _csv_rows(response.data) if r["column"] == "unit"]
+    assert "'" + unit.name in values and unit.name not in values
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/exports/reports/{small.waves[2026]}/{office}.xlsx").data)
+    )
+    cells = [c for row in book["units"].iter_rows() for c in row if c.value == unit.name]
+    assert len(cells) == 1 and cells[0].data_type == "s" and cells[0].quotePrefix
