@@ -147,6 +147,8 @@ def set_role(
         raise UserError("jurisdiction: this role needs a jurisdiction")
     if new != Role.LEADER:
         user.units = []
+    if (new, target_jurisdiction) != (user.role, user.jurisdiction_id):
+        user.data_steward = False  # granted for one role in one jurisdiction, not carried along
     user.role, user.jurisdiction_id = new, target_jurisdiction
     audit.record(
         session,

@@ -81,11 +81,27 @@ ALLOWED: dict[str, set[str]] = {
     "plans.summary": {"admin", "leader"},
     # Out of scope answers 404 there (not 403): "not yours" and "unknown" look the same.
     "reports.download": {"admin", "leader"},
+    # A report's figures: the PDF's rule (404 out of scope, audited; see tests/exports/).
+    "exports.report_csv": {"admin", "leader"},
+    "exports.report_xlsx": {"admin", "leader"},
+    # Research extracts: the page for a jurisdiction's administrators; the download for its data
+    # stewards only (this walk's administrator is not one: tests/exports/ covers a steward).
+    "exports.extracts": ADMINS,
+    "exports.extract_download": {"admin"},
+    # Only another administrator of the account's own jurisdiction (the walk posts no choice:
+    # the administrator gets the form's message, everyone else 403 and nothing recorded).
+    "exports.steward": {"admin"},
 }
 #: Public by design: the survey (a personal link is the credential), static files, and the
 #: probes /healthz and /readyz (a load balancer has no login; they say nothing but ready or not).
 PUBLIC_BLUEPRINTS = {"survey", "ops"}
-NOT_FOUND_MEANS_DENIED = {"reports.download", "plans.plan"}
+NOT_FOUND_MEANS_DENIED = {
+    "reports.download",
+    "plans.plan",
+    "exports.report_csv",
+    "exports.report_xlsx",
+    "exports.extract_download",
+}
 
 
 @dataclass
