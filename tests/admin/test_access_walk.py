@@ -81,11 +81,13 @@ ALLOWED: dict[str, set[str]] = {
     "plans.summary": {"admin", "leader"},
     # Out of scope answers 404 there (not 403): "not yours" and "unknown" look the same.
     "reports.download": {"admin", "leader"},
+    # A unit's results page: the same rule as its PDF.
+    "reports.unit": {"admin", "leader"},
 }
 #: Public by design: the survey (a personal link is the credential), static files, and the
 #: probes /healthz and /readyz (a load balancer has no login; they say nothing but ready or not).
 PUBLIC_BLUEPRINTS = {"survey", "ops"}
-NOT_FOUND_MEANS_DENIED = {"reports.download", "plans.plan"}
+NOT_FOUND_MEANS_DENIED = {"reports.download", "reports.unit", "plans.plan"}
 
 
 @dataclass
