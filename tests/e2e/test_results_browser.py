@@ -200,3 +200,43 @@ def test_a_leader_asking_for_a_unit_outside_their_scope_gets_not_found(
     for unit_id in unit_ids:
         response = page.goto(f"{site.base}/reports/{years.first}/{unit_id}")
         assert response is not None and response.status == 404
+
+
+def _tab_to(page: Any, selector: str, limit: int = 80) -> None:
+    """Press Tab until the element matching ``selector`` has the focus (keyboard only)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_a_leader_records_a_plan_with_the_keyboard_only(
+    site: Site, years: Years, context: Any
+) -> None:
+    page = context.new_page()
+    _sign_in(site, page)
+    _tab_to(page, "input[name=q]")
+    page.keyboard.type("office b / team 0")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/reports?q=*")
+    # Region 1 › Office B › Team 0 of the 2032 survey: the team sits two levels down.
+    _tab_to(page, f"section[aria-labelledby='wave-{years.second}'] ul.tree ul ul a:not(.tree-pdf)")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".report-page")
+    assert page.locator("h1").inner_text() == "Team 0"
+    _tab_to(page, "a[href^='/plans/']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("form.plan")
+    _tab_to(page, "select[name='focus-0-scale']")
+    page.keyboard.press("ArrowDown")  # the first scale after "— none —"
+    _tab_to(page, "[name='focus-0-actions-0-text']")
+    page.keyboard.type("Close every home visit with a two-minute check-in")
+    _tab_to(page, "[name='focus-0-actions-0-owner']")
+    page.keyboard.type("supervisor")
+    _tab_to(page, "form.plan button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".flash")
+    assert "The plan is saved." in page.content()
+    assert page.input_value("[name='focus-0-actions-0-text']").startswith("Close every home visit")
+    assert page.input_value("select[name='focus-0-scale']") != ""
