@@ -117,5 +117,5 @@ def password() -> ResponseReturnValue:
             return render_template("auth/password.html", form=form), 400
         login_user(Account(user))
         flash("Password changed.", "ok")
-        return redirect(url_for("admin.home"))
+        return redirect(landing_page(user))
     return render_template("auth/password.html", form=form), 400 if form.errors else 200
