@@ -7,6 +7,7 @@ import re
 from html import unescape
 
 from flask import Flask
+from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -234,3 +235,37 @@ def test_next_years_report_shows_last_years_plan_beside_the_change(
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "Weekly safety huddle" in " ".join(text.split())
     assert "1 of 2 actions done" in " ".join(text.split())
+
+
+def test_changing_last_years_plan_is_never_hidden_by_a_cached_pdf(
+    app: Flask, session: Session, small: SmallJurisdiction
+) -> None:
+    team = small.units["Office B / Team 1"]
+
+    def plan(text: str) -> None:
+        plans.save_plan(
+            session,
+            None,
+            small.waves[2025],
+            team,
+            [
+                plans.FocusInput(
+                    "safety_organizing", (plans.ActionInput(text, "team lead", None, "done"),)
+                )
+            ],
+        )
+
+    def pdf_text(client: FlaskClient) -> str:
+        pdf = client.get(f"/reports/{small.waves[2026]}/{team}.pdf").data
+        return " ".join(
+            " ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages
+        )
+
+    make_leader(session, small, "lead-b@lake.example", "Office B")
+    client = app.test_client()
+    login(client, "lead-b@lake.example")
+    plan("Monthly case review")
+    assert "Monthly case review" in pdf_text(client)
+    plan("Buddy system for home visits")
+    text = pdf_text(client)
+    assert "Buddy system for home visits" in text and "Monthly case review" not in text
