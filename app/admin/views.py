@@ -159,7 +159,26 @@ def users_page() -> ResponseReturnValue:
                 )
             return redirect(url_for("admin.users"))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/users.html", form=form, users=listed, action=ActionForm()), status
+    query = " ".join(request.args.get("q", "").split())[:100]
+    found = [u for u in listed if query.casefold() in _account_text(u)]
+    pages = max(1, -(-len(found) // USERS_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    shown = found[(page - 1) * USERS_PER_PAGE : page * USERS_PER_PAGE]
+    listing = {"query": query, "total": len(found), "page": page, "pages": pages}
+    return render_template(
+        "admin/users.html", form=form, users=shown, listing=listing, action=ActionForm()
+    ), status
+
+
+#: Accounts per page of the accounts list (a national list holds every jurisdiction's).
+USERS_PER_PAGE = 50
+#: Events per page of the audit log.
+AUDIT_PER_PAGE = 50
+
+
+def _account_text(user: User) -> str:
+    """What the accounts search looks in: address, role, units (lower case)."""
+    return " ".join([user.email, user.role.value, *(u.path for u in user.units)]).casefold()
 
 
 def _send_link(user: User, purpose: str) -> bool:
@@ -683,6 +702,12 @@ def audit_page() -> ResponseReturnValue:
     actor = _actor()
     before = request.args.get("before", type=int)
     events = audit.list_events(
-        get_session(), actor, action=request.args.get("action") or None, before_id=before
+        get_session(),
+        actor,
+        action=request.args.get("action") or None,
+        before_id=before,
+        limit=AUDIT_PER_PAGE,
     )
-    return render_template("admin/audit.html", events=events)
+    return render_template(
+        "admin/audit.html", events=events, per_page=AUDIT_PER_PAGE, paged=before is not None
+    )

@@ -14,6 +14,7 @@ from app import ratelimit
 from app.auth import Account, bp, current_admin
 from app.auth.forms import LoginForm, PasswordForm
 from app.db import get_session
+from app.models import Role, User
 from app.security import safe_next
 from app.services import users
 
@@ -21,9 +22,15 @@ from app.services import users
 @bp.get("/")
 def home() -> ResponseReturnValue:
     """The site's front door: staff arrive by their personal links, everyone else signs in."""
-    if current_admin() is not None:
-        return redirect(url_for("admin.home"))
+    user = current_admin()
+    if user is not None:
+        return redirect(landing_page(user))
     return redirect(url_for("auth.login"))
+
+
+def landing_page(user: User) -> str:
+    """Where a signed-in person starts: a leader at their results, everyone else at home."""
+    return url_for("reports.index") if user.role == Role.LEADER else url_for("admin.home")
 
 
 def sign_in_client() -> users.SignInClient:
@@ -58,7 +65,7 @@ def login() -> ResponseReturnValue:
         login_user(Account(user))
         session.permanent = True
         session["signed_in_at"] = session["seen_at"] = time.time()
-        target = safe_next(request.args.get("next")) or url_for("admin.home")
+        target = safe_next(request.args.get("next")) or landing_page(user)
         return redirect(target)
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
@@ -110,5 +117,5 @@ def password() -> ResponseReturnValue:
             return render_template("auth/password.html", form=form), 400
         login_user(Account(user))
         flash("Password changed.", "ok")
-        return redirect(url_for("admin.home"))
+        return redirect(landing_page(user))
     return render_template("auth/password.html", form=form), 400 if form.errors else 200

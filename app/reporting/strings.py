@@ -242,6 +242,22 @@ _EN: dict[str, str | tuple[str, ...]] = {
     "legend_good": "favourable answers",
     "legend_neutral": "neutral",
     "legend_weak": "unfavourable answers",
+    "plan_title": "The action plan after the {year} survey",
+    "plan_intro": (
+        "What the team chose to work on after the {year} survey, and how far it got: {done} of "
+        "{total} actions done. Beside each focus area is this year's change on that scale."
+    ),
+    "col_plan_action": "Action agreed",
+    "col_plan_owner": "Owner (role)",
+    "col_plan_target": "Target date",
+    "col_plan_status": "Status",
+    "plan_change": "change since {year}",
+    "plan_change_not_shown": "not shown this year",
+    "plan_no_actions": "No actions were recorded for this focus area.",
+    "plan_status_planned": "planned",
+    "plan_status_under_way": "under way",
+    "plan_status_done": "done",
+    "plan_status_dropped": "dropped",
     "heatmap_legend_alt": (
         "Colour key: six shades from weaker (dark orange) to better (dark purple)"
     ),

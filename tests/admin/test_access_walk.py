@@ -91,12 +91,15 @@ ALLOWED: dict[str, set[str]] = {
     # Only another administrator of the account's own jurisdiction (the walk posts no choice:
     # the administrator gets the form's message, everyone else 403 and nothing recorded).
     "exports.steward": {"admin"},
+    # A unit's results page: the same rule as its PDF.
+    "reports.unit": {"admin", "leader"},
 }
 #: Public by design: the survey (a personal link is the credential), static files, and the
 #: probes /healthz and /readyz (a load balancer has no login; they say nothing but ready or not).
 PUBLIC_BLUEPRINTS = {"survey", "ops"}
 NOT_FOUND_MEANS_DENIED = {
     "reports.download",
+    "reports.unit",
     "plans.plan",
     "exports.report_csv",
     "exports.report_xlsx",

@@ -59,9 +59,20 @@ def download_report(
 
 
 def _context_version(ctx: ReportContext) -> str:
-    """Scoring version plus what changes with the data (responses, date, comments' order aside)."""
+    """Scoring version plus what changes with the data (responses, date, comments' order aside).
+
+    Last year's plan is part of it: editing that plan must not leave a stale PDF in the cache.
+    """
     digest = hashlib.sha256(
-        repr((ctx.scoring_version, ctx.responses, ctx.invited, ctx.generated_on)).encode()
+        repr(
+            (
+                ctx.scoring_version,
+                ctx.responses,
+                ctx.invited,
+                ctx.generated_on,
+                ctx.previous_plan,
+            )
+        ).encode()
     )
     return digest.hexdigest()[:16]
 
