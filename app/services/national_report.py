@@ -672,7 +672,7 @@ class NationalHome:
 
 
 def national_home(session: Session, actor: User | None, year: int | None = None) -> NationalHome:
-    """Which jurisdictions take part in ``year`` (default: the latest), at which level, what
+    """Who takes part in ``year`` (default: the latest with contributions) at which level, what
     arrived and what is awaited. Response rates only from contributions (their consent)."""
     if actor is not None:
         require(is_national(actor), "the national home")
@@ -680,7 +680,9 @@ def national_home(session: Session, actor: User | None, year: int | None = None)
     store_years = read_store(session).years
     years = tuple(sorted({*store_years, *(w.year for w in local)}, reverse=True))
     if year is None:
-        year = years[0] if years else None
+        # The latest year something arrived for (contributions follow a wave's close), else
+        # the latest wave's.
+        year = store_years[0] if store_years else (years[0] if years else None)
     store = read_store(session, year) if year is not None else Store(None, years, (), ())
     rows: dict[str, HomeRow] = {}
     for received in store.included:
