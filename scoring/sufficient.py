@@ -546,9 +546,8 @@ class ScaleInvariance:
 
 
 def _cfis(fits: Mapping[str, Any]) -> dict[str, float | None]:
-    out: dict[str, float | None] = {}
-    for step in _STEPS:
-        fit = fits[step]
+    out: dict[str, float | None] = dict.fromkeys(_STEPS)
+    for step, fit in fits.items():
         if fit.converged and fit.df == 0:
             # A just-identified model reproduces the moments exactly: χ² = 0, so CFI = 1.
             out[step] = 1.0
@@ -619,7 +618,10 @@ def scale_invariance(
             for drop in members:
                 rest = [i for i in members if i != drop]
                 sub = invariance_from_moments(
-                    _subset(groups, [position[i] for i in rest]), rest, {key: rest}
+                    _subset(groups, [position[i] for i in rest]),
+                    rest,
+                    {key: rest},
+                    steps=(before, broken),
                 )
                 c = _cfis(sub)
                 a, b = c[before], c[broken]
