@@ -144,3 +144,16 @@ def test_others_get_403_and_a_bad_year_a_404(
     assert signed_in(national).get("/national/self").status_code == 403
     assert signed_in(national).get("/national/report?year=abc").status_code == 404
     assert signed_in(national).get("/national/?year=99999").status_code == 404
+
+
+def test_own_report_says_a_language_below_the_threshold_is_not_reported(
+    session: Session, signed_in: Callable[[User], FlaskClient]
+) -> None:
+    jurisdiction, wave = share(session, "pond", seed=5, spanish=0.004)
+    payload = contributions.list_contributions(session, None, wave.id)[0].payload
+    assert set(payload["languages"]) == {"en"}  # the few Spanish answers never left
+    admin = make_user(session, "admin@pond.org", Role.JURISDICTION_ADMIN, jurisdiction)
+    page = signed_in(admin).get("/national/self").get_data(as_text=True)
+    assert "Answers in Spanish are not reported: fewer than 5 people answered in it" in page
+    assert "Comparability of the English and Spanish versions" in page
+    assert "comparability across languages is not reported" in page
