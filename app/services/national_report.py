@@ -21,6 +21,7 @@ import scoring
 import surveys
 from app.models import (
     Contribution,
+    Instrument,
     Jurisdiction,
     ReceivedContribution,
     SharingLevel,
@@ -44,6 +45,7 @@ from app.reporting.national import (
     Withdrawn,
 )
 from app.services.access import can_manage_jurisdiction, is_national, require
+from app.services.instruments import definition_of
 from app.services.jurisdictions import NotFound
 from app.services.sharing import list_sharing
 from scoring.efa import correlation
@@ -126,8 +128,13 @@ def _rate(payload: dict[str, Any]) -> tuple[int | None, int | None, float | None
     return invited, responses, (responses / invited if invited > 0 else None)
 
 
-def _instrument_of(payloads: Sequence[dict[str, Any]]) -> surveys.Instrument | None:
-    """The instrument most contributions used (a report covers one instrument version)."""
+def _instrument_of(
+    session: Session, payloads: Sequence[dict[str, Any]]
+) -> surveys.Instrument | None:
+    """The instrument most contributions used (a report covers one instrument version).
+
+    Looked up in this deployment's instruments first, then in the definitions shipped with it.
+    """
     versions = Counter(
         (str(p["instrument"]["key"]), str(p["instrument"]["version"]))
         for p in payloads
@@ -136,6 +143,11 @@ def _instrument_of(payloads: Sequence[dict[str, Any]]) -> surveys.Instrument | N
     if not versions:
         return None
     (key, version), _ = max(versions.items(), key=lambda kv: (kv[1], kv[0]))
+    row = session.scalars(
+        select(Instrument).where(Instrument.key == key, Instrument.version == version)
+    ).first()
+    if row is not None:
+        return definition_of(row)
     return surveys.find_instrument(key, version)
 
 
@@ -504,13 +516,13 @@ def build_national_report(
         tuple(r.contribution_id for r in store.included),
         tuple(r.contribution_id for r in store.withdrawn),
     )
-    return _cached(cache, key, lambda: _national(store, language, min_report_n))
+    return _cached(cache, key, lambda: _national(session, store, language, min_report_n))
 
 
-def _national(store: Store, language: str, min_report_n: int) -> NationalReport:
+def _national(session: Session, store: Store, language: str, min_report_n: int) -> NationalReport:
     assert store.year is not None
     payloads = [r.payload for r in store.included]
-    instrument = _instrument_of(payloads)
+    instrument = _instrument_of(session, payloads)
     participants: list[Participant] = []
     parts: list[tuple[str, dict[str, Any]]] = []
     for row in store.included:
@@ -600,14 +612,18 @@ def build_own_report(
         )
     key = ("own", contribution.id, language, min_report_n)
     return _cached(
-        cache, key, lambda: _own(jurisdiction.name, contribution, language, min_report_n)
+        cache,
+        key,
+        lambda: _own(session, jurisdiction.name, contribution, language, min_report_n),
     )
 
 
-def _own(name: str, contribution: Contribution, language: str, min_report_n: int) -> NationalReport:
+def _own(
+    session: Session, name: str, contribution: Contribution, language: str, min_report_n: int
+) -> NationalReport:
     payload = contribution.payload
     invited, responses, rate = _rate(payload)
-    instrument = _instrument_of([payload])
+    instrument = _instrument_of(session, [payload])
     usable = instrument is not None
     base: dict[str, Any] = {
         "scope": "jurisdiction",
