@@ -7,6 +7,8 @@ jurisdiction. Everything shown comes from contributions (:mod:`app.services.nati
 
 from __future__ import annotations
 
+import threading
+
 from flask import Blueprint, Flask, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -39,6 +41,35 @@ def _not_found(error: NotFound) -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     # Built reports, keyed by exactly the contributions they used (a withdrawal changes the key).
     app.extensions["national_report_cache"] = {}
+
+
+def warm_report(app: Flask) -> threading.Thread:
+    """Build the coordinator's report in the background, so the first visit finds it ready.
+
+    The demo calls this before serving: fitting the CFA and invariance models of a whole
+    instrument takes tens of seconds on a busy machine, and the coordinator's first click
+    should not wait for it. Errors are logged, never raised (the page builds it again).
+    """
+
+    def build() -> None:
+        from app.db import get_session
+        from app.services import national_report
+
+        with app.app_context():
+            try:
+                national_report.build_national_report(
+                    get_session(),
+                    None,
+                    language="en",
+                    min_report_n=int(app.config["MIN_REPORT_N"]),
+                    cache=app.extensions["national_report_cache"],
+                )
+            except Exception:  # a background convenience: the page reports real failures
+                app.logger.exception("building the national report in advance failed")
+
+    thread = threading.Thread(target=build, name="national-report", daemon=True)
+    thread.start()
+    return thread
 
 
 from app.national import views  # noqa: E402,F401

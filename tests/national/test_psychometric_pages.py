@@ -157,3 +157,17 @@ def test_own_report_says_a_language_below_the_threshold_is_not_reported(
     assert "Answers in Spanish are not reported: fewer than 5 people answered in it" in page
     assert "Comparability of the English and Spanish versions" in page
     assert "comparability across languages is not reported" in page
+
+
+def test_the_report_built_in_advance_is_the_one_the_page_shows(
+    app, two, national: User, signed_in: Callable[[User], FlaskClient]
+) -> None:  # type: ignore[no-untyped-def]
+    from app.national import warm_report
+
+    warm_report(app).join(timeout=300)
+    cache = app.extensions["national_report_cache"]
+    assert len(cache) == 1
+    (built,) = cache.values()
+    page = signed_in(national).get("/national/report").get_data(as_text=True)
+    assert built.built_at.strftime("%Y-%m-%d %H:%M UTC") in page
+    assert len(cache) == 1  # the page used it, it did not build another
