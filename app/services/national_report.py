@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from threadpoolctl import threadpool_limits
 
 import scoring
 import surveys
@@ -406,6 +407,22 @@ def compute_report(
     "nation" the nation (pooled exactly from the parts) comes first, then each jurisdiction; with
     scope "jurisdiction" there is one part and no nation.
     """
+    # The models are small (36 × 36): a multi-threaded BLAS spends more time handing work
+    # between threads, on a machine where other processes want the cores, than it saves.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _compute(
+            parts, instrument, scope=scope, language=language, min_report_n=min_report_n
+        )
+
+
+def _compute(
+    parts: Sequence[tuple[str, dict[str, Any]]],
+    instrument: surveys.Instrument,
+    *,
+    scope: str,
+    language: str,
+    min_report_n: int,
+) -> dict[str, Any]:
     used = [
         _Part(name, payload, SufficientStatistics.from_dict(payload["statistics"]))
         for name, payload in parts
