@@ -366,11 +366,13 @@ def _language_invariance(
         ]
         if found:
             pooled[code] = pool_pair_sums(found)
-    notes = tuple(
-        f"below:{code}" for code in instrument.languages if code not in pooled and min_n > 0
-    )
     if len(instrument.languages) < 2:
         return None, ()
+    if not any("languages" in p.payload for p in parts):
+        # Contributions from an instance that does not yet send per-language sums.
+        unavailable = Invariance("languages", (), (), None, (), unavailable="no_sums")
+        return unavailable, ()
+    notes = tuple(f"below:{code}" for code in instrument.languages if code not in pooled)
     reverse = {
         i.key: s.response_scale.points for s in instrument.scales for i in s.items if i.reverse
     }

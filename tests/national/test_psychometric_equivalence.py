@@ -207,3 +207,14 @@ def test_default_instrument_is_what_contributions_name() -> None:
     # The report finds the instrument by key and version, as contributions carry them.
     default = surveys.load_default()
     assert surveys.find_instrument(default.key, default.version) == default
+
+
+def test_contributions_without_language_sums_say_so(rows: pd.DataFrame) -> None:
+    parts = []
+    for name, part in rows.groupby("jurisdiction"):
+        payload = _payload(part)
+        del payload["languages"]  # as an instance without per-language sums sends it
+        parts.append((name, payload))
+    found = compute_report(parts, _instrument(), scope="nation", min_report_n=5)
+    assert _invariance(found, "languages").unavailable == "no_sums"
+    assert found["language_notes"] == ()
