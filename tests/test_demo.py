@@ -262,3 +262,48 @@ def test_every_file_the_demo_made_is_owner_only(seeded: dict) -> None:
     for path in made:
         mode = stat.S_IMODE(path.lstat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), (path.name, oct(mode))
+
+
+def test_the_coordinator_sees_the_national_home_and_a_report_from_the_demo_contributions(
+    seeded: dict,
+) -> None:
+    connection = seeded["db"]
+    assert isinstance(connection, sqlite3.Connection)
+    received = connection.execute(
+        "SELECT jurisdiction_slug, level FROM received_contributions ORDER BY jurisdiction_slug"
+    ).fetchall()
+    assert received == [
+        ("alder", "psychometric"),
+        ("birch-valley", "psychometric"),
+        ("cedar", "research_extract"),
+        ("dogwood", "psychometric"),
+        ("elm-river", "benchmark"),
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL"}}
+    env["INSTANCE_PATH"] = str(seeded["instance"])
+    script = (
+        "from app import create_app\n"
+        "from app.db import get_session\n"
+        "from app.models import User\n"
+        "from app.services import national_report\n"
+        "from sqlalchemy import select\n"
+        "app = create_app(demo=True)\n"
+        "with app.app_context():\n"
+        "    s = get_session()\n"
+        "    user = s.scalars(select(User).where(User.email == 'national@demo.example')).one()\n"
+        "    home = national_report.national_home(s, user)\n"
+        "    report = national_report.build_national_report(s, user)\n"
+        "    print(home.received, home.psychometric, len(report.cfa), repr(report.empty_reason))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    received_count, psychometric, fits, empty = result.stdout.split()[-4:]
+    assert (received_count, psychometric, empty) == ("5", "4", "''")
+    assert int(fits) >= 1  # at least the nation's CFA

@@ -41,11 +41,12 @@ from app.models import (
     Wave,
     utcnow,
 )
-from app.services import audit
+from app.services import audit, background
 from app.services.access import can_manage_jurisdiction, is_national, require
 from app.services.instruments import definition_of
 from app.services.jurisdictions import NotFound
 from app.services.sharing import current_agreement
+from scoring.sufficient import PairSums
 
 PAYLOAD_FORMAT = "safety-culture-contribution/1"
 FILE_FORMAT = "safety-culture-contribution-signed/1"
@@ -150,6 +151,8 @@ def build_contribution(session: Session, actor: User | None, wave_id: int) -> Pr
     }
     if agreement.level.rank >= SharingLevel.PSYCHOMETRIC.rank:
         payload["statistics"] = _statistics(session, wave, instrument)
+        # Per-language pair sums (issue 9's counters) for invariance across languages.
+        payload["languages"] = background.language_sums(session, wave.id)
     return Preview(wave.id, agreement.level, payload, respondents, len(canonical(payload)))
 
 
@@ -356,6 +359,7 @@ def _check_payload(session: Session, payload: Any) -> dict[str, Any]:
         "agreement_reference",
         "benchmark",
         "statistics",
+        "languages",
     }
     extra = sorted(set(payload) - allowed)
     if extra:
@@ -381,6 +385,18 @@ def _check_payload(session: Session, payload: Any) -> dict[str, Any]:
             ):
                 raise ImportRefused(
                     f"refused: the statistics do not match instrument {key} {version}"
+                )
+    if "languages" in payload:
+        if "statistics" not in payload or not isinstance(payload["languages"], dict):
+            raise ImportRefused("refused: language sums without statistics; nothing imported")
+        for language, sums in payload["languages"].items():
+            try:
+                parsed = PairSums.from_dict(sums)
+            except (KeyError, TypeError, ValueError) as error:
+                raise ImportRefused(f"refused: malformed language sums ({error})") from None
+            if language not in instrument.languages or parsed.items != instrument.item_keys:
+                raise ImportRefused(
+                    f"refused: language sums {language!r} do not match instrument {key} {version}"
                 )
     return payload
 

@@ -74,6 +74,13 @@ ALLOWED: dict[str, set[str]] = {
     "admin.contribution": {"admin"},
     "admin.contribution_json": {"admin"},
     "admin.contribution_approve": {"admin"},
+    # The national home and psychometric report: the national office only; a jurisdiction's
+    # administrators read the report about their own jurisdiction (/national/self).
+    "national.home": {"national"},
+    "national.report": {"national"},
+    "national.report_pdf": {"national"},
+    "national.self": ADMINS,
+    "national.self_pdf": ADMINS,
     "reports.index": ANY_SIGNED_IN,
     "plans.index": ANY_SIGNED_IN,
     # A unit's plan: out of scope (and a unit without results) answers 404, like a report.

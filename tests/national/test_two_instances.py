@@ -168,6 +168,29 @@ def test_round_trip_into_the_national_instance_equals_statistics_on_the_pooled_r
     assert fit.chi2 == pytest.approx(on_rows.chi2, rel=1e-9)
 
 
+def test_the_national_instances_psychometric_report_equals_the_pooled_rows(
+    world: World,
+) -> None:
+    from app.services import national_report
+
+    for slug in ("lake", "hill"):  # imported by the round trip above, or here when run alone
+        world.nation.run("national", "import-contribution", str(world.files[slug]))
+    with world.nation.session() as session:
+        report = national_report.build_national_report(session, None)
+    assert report.empty_reason == ""
+    assert [p.name for p in report.participants] == ["Hill County", "Lake County"]
+    assert all(p.included and p.responses == 90 for p in report.participants)
+    pooled = pd.concat([_rows(world.lake), _rows(world.hill)], ignore_index=True)
+    instrument = surveys.load_default()
+    nation = {r.scale: r for r in report.reliability if r.group == national_report.NATION}
+    for scale in instrument.scales:
+        theirs = scoring.reliability(pooled[list(scale.item_keys)].dropna())
+        ours = nation[scale.title["en"]]
+        assert ours.n == theirs.n_complete
+        assert ours.alpha == pytest.approx(theirs.alpha, abs=1e-9)
+        assert ours.omega == pytest.approx(theirs.omega_total, abs=1e-9)
+
+
 def test_a_replayed_file_is_refused(world: World, tmp_path: Path) -> None:
     data = world.files["lake"].read_bytes()
     path = tmp_path / "once.json"
