@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from app.models import (
     Response,
     SharingLevel,
     TrustedKey,
+    UnitKind,
     User,
     Wave,
     utcnow,
@@ -48,6 +50,10 @@ from app.services.jurisdictions import NotFound
 from app.services.sharing import current_agreement
 
 PAYLOAD_FORMAT = "safety-culture-contribution/1"
+#: The benchmark section's own version: importing refuses any other.
+BENCHMARK_FORMAT = "safety-culture-benchmark/1"
+#: Bands for the n of a shown figure (lower ends; the wave's minimum is the first band).
+N_BANDS = (10, 20, 50, 100)
 FILE_FORMAT = "safety-culture-contribution-signed/1"
 #: Largest contribution file accepted (a 36-item instrument in two languages is ~60 kB).
 MAX_FILE_BYTES = 5_000_000
@@ -77,14 +83,53 @@ def canonical(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _n_band(n: int, min_n: int) -> int:
+    """The lower end of the band a shown cell's n falls in: enough to check it, no more."""
+    return max([min_n] + [b for b in N_BANDS if b <= n])
+
+
 def benchmark_figures(session: Session, wave: Wave) -> dict[str, Any]:
     """The published figures of the wave's shown units, for national benchmarks.
 
-    NOTE: returns nothing yet. These figures must come from the publication (issue 10's
-    disclosure decision), so that a contribution can never hold a number a report hides;
-    until that exists, a benchmark-level contribution carries no figures at all.
+    Read from the wave's own publication (no change, no benchmarks of others), so a
+    contribution can never hold a number a report hides: per unit kind and scale, the scale
+    % positive of every unit whose cell is shown, with the band its n falls in, sorted by
+    value so that neither order nor grouping says which unit (no names, no ids, and a unit's
+    figures on two scales are not tied together); and the whole wave's shown % positive per
+    scale, which the national rule needs so that no percentile equals a jurisdiction's own
+    figure. An empty dict when the wave has no responses.
     """
-    return {}
+    from app.services.reports.errors import NoResponses
+    from app.services.reports.publication import own_publication
+    from app.services.reports.results import load_wave
+
+    try:
+        pub = own_publication(load_wave(session, wave.id))
+    except NoResponses:
+        return {}
+    figures: dict[str, dict[str, list[list[float]]]] = {}
+    for unit in pub.units.values():
+        if not unit.shown:
+            continue
+        for key, cell in unit.scales.items():
+            if cell.shown and cell.pct_positive is not None and cell.n is not None:
+                figures.setdefault(unit.kind, {}).setdefault(key, []).append(
+                    [float(cell.pct_positive), _n_band(cell.n, pub.min_n)]
+                )
+    for scales in figures.values():
+        for values in scales.values():
+            values.sort()
+    overall = {
+        key: float(cell.pct_positive)
+        for key, cell in pub.overall.scales.items()
+        if pub.overall.shown and cell.shown and cell.pct_positive is not None
+    }
+    return {
+        "format": BENCHMARK_FORMAT,
+        "min_n": pub.min_n,
+        "units": figures,
+        "overall": overall,
+    }
 
 
 def _scales(instrument: surveys.Instrument) -> dict[str, list[str]]:
@@ -361,8 +406,7 @@ def _check_payload(session: Session, payload: Any) -> dict[str, Any]:
     if extra:
         raise ImportRefused(f"refused: unexpected content {', '.join(extra)}; nothing imported")
     if payload.get("benchmark"):
-        # Until benchmark figures come from the publication (issue 10), none may arrive.
-        raise ImportRefused("refused: benchmark figures are not accepted yet; nothing imported")
+        _check_benchmark(payload, instrument)
     if "statistics" in payload:
         if level.rank < SharingLevel.PSYCHOMETRIC.rank:
             raise ImportRefused(
@@ -383,6 +427,77 @@ def _check_payload(session: Session, payload: Any) -> dict[str, Any]:
                     f"refused: the statistics do not match instrument {key} {version}"
                 )
     return payload
+
+
+def _refuse_figures(why: str) -> ImportRefused:
+    return ImportRefused(f"refused: benchmark figures {why}; nothing imported")
+
+
+def _check_benchmark(payload: dict[str, Any], instrument: surveys.Instrument) -> None:
+    """Benchmark figures that only a publication could have shown, or ImportRefused.
+
+    The national side has no rows to re-run the publication on; it checks what the figures
+    say about themselves: a known section version, a minimum of at least 3, every figure of
+    a known kind and scale, a percentage, and in an n band no smaller than that minimum; and
+    no more units of one kind than the wave's responses could fill at the minimum each
+    (units of one kind do not overlap). A file failing any of these describes units the
+    publication would hide, or was not made by it.
+    """
+    section = payload["benchmark"]
+    if not isinstance(section, dict) or section.get("format") != BENCHMARK_FORMAT:
+        raise _refuse_figures("in an unknown format")
+    if SharingLevel(payload["level"]).rank < SharingLevel.BENCHMARK.rank:
+        raise _refuse_figures("in a contribution that shares nothing")
+    extra = sorted(set(section) - {"format", "min_n", "units", "overall"})
+    if extra:
+        raise _refuse_figures(f"with unexpected content {', '.join(extra)}")
+    min_n, units, overall = section.get("min_n"), section.get("units"), section.get("overall")
+    if not isinstance(min_n, int) or isinstance(min_n, bool) or min_n < 3:
+        raise _refuse_figures("with a minimum group size below 3")
+    if not isinstance(units, dict) or not isinstance(overall, dict):
+        raise _refuse_figures("without units or overall figures")
+    scales = {s.key for s in instrument.scales}
+    kinds = {k.value for k in UnitKind}
+    try:
+        responses = int(payload["wave"]["responses"])
+    except (KeyError, TypeError, ValueError):
+        raise _refuse_figures("without the wave's number of responses") from None
+
+    def percentage(value: object) -> bool:
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and 0.0 <= value <= 100.0
+        )
+
+    for kind, by_scale in units.items():
+        if kind not in kinds or not isinstance(by_scale, dict):
+            raise _refuse_figures(f"for an unknown unit kind {kind!r}")
+        for scale, figures in by_scale.items():
+            if scale not in scales or not isinstance(figures, list):
+                raise _refuse_figures(f"for scale {scale!r}, not in the instrument")
+            for figure in figures:
+                if (
+                    not isinstance(figure, list)
+                    or len(figure) != 2
+                    or not percentage(figure[0])
+                    or not isinstance(figure[1], int)
+                ):
+                    raise _refuse_figures(f"for {kind} {scale} are not percentages with n")
+                if figure[1] < min_n:
+                    raise _refuse_figures(
+                        f"describe a {kind} below the minimum of {min_n} answers, which the "
+                        "publication hides"
+                    )
+            if len(figures) * min_n > responses:
+                raise _refuse_figures(
+                    f"describe {len(figures)} {kind} units on {scale}: more than "
+                    f"{responses} responses can fill at {min_n} each"
+                )
+    for scale, value in overall.items():
+        if scale not in scales or not percentage(value):
+            raise _refuse_figures(f"give an overall figure for {scale!r} that is not one")
 
 
 def _store(session: Session, payload: dict[str, Any], *, key_fingerprint: str | None) -> None:
