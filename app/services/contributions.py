@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ from app.services.sharing import current_agreement
 PAYLOAD_FORMAT = "safety-culture-contribution/1"
 #: The benchmark section's own version: importing refuses any other.
 BENCHMARK_FORMAT = "safety-culture-benchmark/1"
+#: A signed notice that contributions already sent are withdrawn (same signed envelope).
+WITHDRAWAL_FORMAT = "safety-culture-withdrawal/1"
 #: Bands for the n of a shown figure (lower ends; the wave's minimum is the first band).
 N_BANDS = (10, 20, 50, 100)
 FILE_FORMAT = "safety-culture-contribution-signed/1"
@@ -516,14 +519,8 @@ def _store(session: Session, payload: dict[str, Any], *, key_fingerprint: str | 
     )
 
 
-def import_contribution(session: Session, data: bytes) -> ReceivedContribution:
-    """Verify a signed contribution file and load it into the national store (CLI; commits).
-
-    Refuses, with one line and importing nothing: a file that is not complete JSON (truncated),
-    signed by a key nobody registered, whose signature does not match (tampered), signed by
-    another jurisdiction's key, already imported (replayed), for an unknown instrument version,
-    or whose content does not fit its level and instrument.
-    """
+def _verified(session: Session, data: bytes) -> tuple[Any, TrustedKey]:
+    """The payload of a signed file and the registered key that signed it, or ImportRefused."""
     if len(data) > MAX_FILE_BYTES:
         raise ImportRefused(f"refused: the file is larger than {MAX_FILE_BYTES} bytes")
     try:
@@ -555,6 +552,19 @@ def import_contribution(session: Session, data: bytes) -> ReceivedContribution:
         raise ImportRefused(
             "refused: the signature does not match the content (the file was changed)"
         ) from None
+    return payload, trusted
+
+
+def import_contribution(session: Session, data: bytes) -> ReceivedContribution:
+    """Verify a signed contribution file and load it into the national store (CLI; commits).
+
+    Refuses, with one line and importing nothing: a file that is not complete JSON (truncated),
+    signed by a key nobody registered, whose signature does not match (tampered), signed by
+    another jurisdiction's key, already imported (replayed), for an unknown instrument version,
+    or whose content does not fit its level and instrument (benchmark figures included: see
+    :func:`_check_benchmark`).
+    """
+    payload, trusted = _verified(session, data)
     payload = _check_payload(session, payload)
     slug = str(payload["jurisdiction"]["slug"])
     if trusted.jurisdiction_slug != slug:
@@ -589,6 +599,118 @@ def import_contribution(session: Session, data: bytes) -> ReceivedContribution:
         )
     ).one()
     return received
+
+
+def export_withdrawal(session: Session, wave_id: int, key_path: Path, out: Path) -> list[str]:
+    """Write a signed notice that the wave's exported contributions above its level are withdrawn.
+
+    For a national instance on another server, which cannot see this deployment's agreement:
+    the notice names the contributions it withdraws (so that replaying an old notice can never
+    withdraw a later contribution) and the level now in force. CLI; audited; commits. Returns
+    the withdrawn contribution ids.
+    """
+    wave = session.get(Wave, wave_id)
+    if wave is None:
+        raise NotFound(f"no wave {wave_id}")
+    jurisdiction = session.get(Jurisdiction, wave.jurisdiction_id)
+    assert jurisdiction is not None  # foreign key
+    agreement = current_agreement(session, wave_id)
+    level = agreement.level if agreement is not None else SharingLevel.NONE
+    ids = [
+        c.id
+        for c in session.scalars(
+            select(Contribution).where(
+                Contribution.wave_id == wave_id, Contribution.exported_at.is_not(None)
+            )
+        )
+        if c.level.rank > level.rank
+    ]
+    if not ids:
+        raise ContributionError(
+            f"no exported contribution of the {wave.year} wave is above its level "
+            f"{level.value}: there is nothing to withdraw"
+        )
+    key = _load_private(key_path)
+    payload = {
+        "format": WITHDRAWAL_FORMAT,
+        "id": str(uuid.uuid4()),
+        "jurisdiction": {"slug": jurisdiction.slug, "name": jurisdiction.name},
+        "wave": {"year": wave.year},
+        "level": level.value,
+        "withdraws": sorted(ids),
+    }
+    document = {
+        "format": FILE_FORMAT,
+        "payload": payload,
+        "public_key": _b64(_raw_public(key.public_key())),
+        "signature": _b64(key.sign(canonical(payload))),
+    }
+    out.write_text(json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
+    audit.record(
+        session,
+        None,
+        "contribution.export_withdrawal",
+        f"wave {wave.year}",
+        jurisdiction_id=wave.jurisdiction_id,
+        level=level.value,
+        contributions=len(ids),
+    )
+    session.commit()
+    return sorted(ids)
+
+
+def import_withdrawal(session: Session, data: bytes) -> list[ReceivedContribution]:
+    """Verify a signed withdrawal notice and mark what it names withdrawn (CLI; commits).
+
+    National outputs built afterwards leave those contributions out and say a jurisdiction
+    withdrew. Refuses, with one line and changing nothing, what :func:`import_contribution`
+    refuses, and a notice with nothing left to withdraw (already applied: replayed).
+    """
+    payload, trusted = _verified(session, data)
+    if not isinstance(payload, dict) or payload.get("format") != WITHDRAWAL_FORMAT:
+        raise ImportRefused("refused: not a withdrawal notice (unknown payload format)")
+    try:
+        slug = str(payload["jurisdiction"]["slug"])
+        year = int(payload["wave"]["year"])
+        level = SharingLevel(payload["level"])
+        ids = [str(i) for i in payload["withdraws"]]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ImportRefused(f"refused: the notice lacks or garbles {error}") from None
+    if trusted.jurisdiction_slug != slug:
+        raise ImportRefused(
+            f"refused: the notice speaks for {slug} but is signed with the key of "
+            f"{trusted.jurisdiction_slug}"
+        )
+    rows = list(
+        session.scalars(
+            select(ReceivedContribution).where(
+                ReceivedContribution.contribution_id.in_(ids),
+                ReceivedContribution.jurisdiction_slug == slug,
+                ReceivedContribution.year == year,
+                ReceivedContribution.withdrawn_at.is_(None),
+            )
+        )
+    )
+    rows = [r for r in rows if r.level.rank > level.rank]
+    if not rows:
+        raise ImportRefused(
+            "refused: nothing to withdraw (already withdrawn: a replayed notice, or never "
+            "imported here)"
+        )
+    now = utcnow()
+    for row in rows:
+        row.withdrawn_at = now
+    audit.record(
+        session,
+        None,
+        "contribution.import_withdrawal",
+        slug,
+        year=year,
+        level=level.value,
+        contributions=len(rows),
+    )
+    session.commit()
+    return rows
 
 
 def list_received(

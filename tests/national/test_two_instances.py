@@ -22,6 +22,7 @@ import surveys
 from app.db import make_engine
 from app.migrate import upgrade
 from app.models import ReceivedContribution, Response
+from app.reporting import ReportContext, render_html
 from app.services import benchmarks, contributions, reports, sharing
 from app.services.reports.publication import own_publication
 from app.services.reports.results import load_wave
@@ -245,10 +246,10 @@ def _shown_teams(inst: Instance, wave_id: int, scale: str) -> list[float]:
     ]
 
 
-def test_a_report_on_the_national_instance_compares_with_the_imported_figures(
-    world: World,
-) -> None:
-    # Four jurisdictions hosted by the national deployment itself, sharing benchmarks there.
+@pytest.fixture(scope="module")
+def hosted(world: World) -> dict[str, int]:
+    """Four jurisdictions hosted by the national deployment itself, sharing benchmarks there,
+    beside the two imported files (imported here once, if an earlier test has not)."""
     local: dict[str, int] = {}
     with world.nation.session() as session:
         for index, slug in enumerate(("ash", "oak", "yew", "elm")):
@@ -256,14 +257,24 @@ def test_a_report_on_the_national_instance_compares_with_the_imported_figures(
             sharing.set_level(session, None, wave.id, "benchmark", reference=f"DSA-{slug}")
             contributions.approve_contribution(session, None, wave.id)
             local[slug] = wave.id
-    for slug in ("lake", "hill"):  # imported once (an earlier test may have done it)
+    for slug in ("lake", "hill"):
         world.nation.run("national", "import-contribution", str(world.files[slug]))
-    with world.nation.session() as session:
+    return local
+
+
+def _ash_report(world: World, local: dict[str, int]) -> ReportContext:
+    with world.nation.app.app_context(), world.nation.session() as session:
         team = session.scalars(
             select(Response.unit_id).where(Response.wave_id == local["ash"]).limit(1)
         ).one()
-    with world.nation.app.app_context(), world.nation.session() as session:
-        ctx = reports.build_context(session, local["ash"], team)
+        return reports.build_context(session, local["ash"], team)
+
+
+def test_a_report_on_the_national_instance_compares_with_the_imported_figures(
+    world: World, hosted: dict[str, int]
+) -> None:
+    local = hosted
+    ctx = _ash_report(world, local)
     # The comparison of Ash is the two imported files and the three other local jurisdictions.
     assert ctx.national_jurisdictions == 5
     others = [(world.lake, world.waves["lake"]), (world.hill, world.waves["hill"])]
@@ -318,3 +329,46 @@ def test_a_signed_file_with_an_unknown_benchmark_version_is_refused(
     payload["id"] = "00000000-0000-4000-8000-000000000007"
     payload["benchmark"]["format"] = "safety-culture-benchmark/0"
     _refused(world, tmp_path, _resign(payload, _key(world.keys["hill"])), "unknown format")
+
+
+def test_a_remote_withdrawal_leaves_the_next_national_report_without_it_and_says_so(
+    world: World, hosted: dict[str, int], tmp_path: Path
+) -> None:
+    assert _ash_report(world, hosted).national_jurisdictions == 5
+    with world.hill.session() as session:
+        sharing.set_level(session, None, world.waves["hill"], "none")
+    notice = tmp_path / "hill-withdrawal.json"
+    code, text = world.hill.run(
+        "national",
+        "export-withdrawal",
+        str(world.waves["hill"]),
+        "--out",
+        str(notice),
+        "--key",
+        str(world.keys["hill"]),
+    )
+    assert code == 0, text
+    # Nothing but ids, the level and the year leaves with it.
+    said = json.loads(notice.read_text())["payload"]
+    assert set(said) == {"format", "id", "jurisdiction", "wave", "level", "withdraws"}
+    code, text = world.nation.run("national", "import-withdrawal", str(notice))
+    assert code == 0 and "withdrew 1 contribution(s) of hill" in text, text
+    after = _ash_report(world, hosted)
+    assert after.national_jurisdictions == 4
+    assert len(after.national_withdrawals) == 1
+    html = render_html(after)
+    assert "withdrew its figures on" in html and "Hill" not in html
+    with world.nation.session() as session:
+        received = contributions.list_received(session)
+        assert "hill" not in {r.jurisdiction_slug for r in received}
+        assert contributions.national_statistics(received) is not None  # lake still counts
+    # Replaying the notice changes nothing.
+    code, text = world.nation.run("national", "import-withdrawal", str(notice))
+    assert code == 2 and text.startswith("refused:") and "nothing to withdraw" in text
+    # A notice whose content was changed is refused like a contribution.
+    document = json.loads(notice.read_text())
+    document["payload"]["withdraws"].append("00000000-0000-4000-8000-000000000008")
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(document))
+    code, text = world.nation.run("national", "import-withdrawal", str(changed))
+    assert code == 2 and "signature does not match" in text
