@@ -34,6 +34,7 @@ from app.services import benchmarks, contributions, reports, sharing
 from app.services.instruments import ensure_instrument
 from app.services.reports.publication import own_publication
 from app.services.reports.results import load_wave
+from scoring.publication import national_benchmark
 
 LEVELS = (10, 25, 50, 75, 90)
 
@@ -449,3 +450,49 @@ def test_figures_the_publication_would_hide_are_refused(session: Session) -> Non
     levelled = json.loads(json.dumps(payload))
     levelled["level"] = SharingLevel.NONE.value
     assert "shares nothing" in attempt(levelled)
+
+
+# ------------------------------------------------------------------ the rule itself
+
+
+def _peers(groups: dict[str, list[float]], overall: dict[str, float]) -> scoring.Peers:
+    units = [scoring.PeerUnit(j, "team", "s", v) for j, values in groups.items() for v in values]
+    figures = {(j, "s"): f for j, f in overall.items()}
+    return scoring.Peers(units, frozenset(groups), figures)
+
+
+def test_a_percentile_tying_a_lone_units_figure_by_value_is_hidden() -> None:
+    # 21 teams from 6 jurisdictions; "solo" has one team at 50.0. The median (h = 10) is the
+    # 11th value; two other teams also score 50.0 and sit there, so by position the median is
+    # another jurisdiction's ordinary team, but by value it is solo's own figure.
+    groups = {
+        "solo": [50.0],
+        "a": [10.0, 20.0, 30.0, 40.0, 50.0],
+        "b": [11.0, 21.0, 31.0, 41.0, 50.0],
+        "c": [60.0, 70.0, 80.0],
+        "d": [61.0, 71.0, 81.0],
+        "e": [62.0, 72.0, 82.0, 92.0],
+    }
+    overall = {j: 100.0 - i for i, j in enumerate(groups)}  # never equal to a percentile
+    assert sorted(v for g in groups.values() for v in g)[10] == 50.0
+    cell = national_benchmark(_peers(groups, overall), "team", "s")
+    assert cell.hidden == scoring.Hidden("benchmark_reveals_jurisdiction")
+    # Move solo's team off the median's value: the same distribution is published.
+    groups["solo"] = [49.5]
+    assert sorted(v for g in groups.values() for v in g)[10] == 50.0
+    shown = national_benchmark(_peers(groups, overall), "team", "s")
+    assert shown.shown and shown.p50 == 50.0 and shown.n_jurisdictions == 6
+
+
+def test_a_percentile_between_two_jurisdictions_whole_wave_figures_is_hidden() -> None:
+    groups = {j: [10.0 * i + k for k in range(4)] for i, j in enumerate("abcdef")}
+    values = sorted(v for g in groups.values() for v in g)  # 24 values: p25 at h = 5.75
+    p25 = float(np.percentile(values, 25))
+    # Two jurisdictions' whole-wave figures placed so that p25 is their interpolation at
+    # weight .75: publishing it would hand out a relation between their own results.
+    low, high = p25 - 0.75 * 8.0, p25 + 0.25 * 8.0
+    overall = {"a": low, "b": high, "c": 91.5, "d": 92.5, "e": 93.5, "f": 94.5}
+    cell = national_benchmark(_peers(groups, overall), "team", "s")
+    assert cell.hidden == scoring.Hidden("benchmark_reveals_jurisdiction")
+    overall["b"] = high + 0.3
+    assert national_benchmark(_peers(groups, overall), "team", "s").shown
