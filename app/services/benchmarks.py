@@ -1,11 +1,13 @@
 """National benchmarks, built from contributions only: the inputs every report's comparison uses.
 
 What goes in. For a year and an instrument version, the national store's contributions
-(approved in this deployment or imported from a signed file) whose jurisdiction's *current*
-agreement allows benchmarks: for a jurisdiction that lives in this deployment, the level in
-force for that wave now (a lowered level removes it at once, whatever was approved before);
-for one that only sent a file, a contribution not marked withdrawn. A jurisdiction's newest
-such contribution counts, once. Each brings the published figures of its shown units (see
+(approved in this deployment or imported from a signed file) that are not withdrawn and whose
+jurisdiction's *current* agreement allows benchmarks: for a jurisdiction that lives in this
+deployment, the level in force for that wave now is read as well (a lowered level removes it
+at once); one that only sent a file withdraws with a signed notice. Lowering a level marks
+the contributions above it withdrawn, so raising it again counts nothing until the
+administrator approves a new contribution. A jurisdiction's newest contribution counts, once.
+Each brings the published figures of its shown units (see
 :func:`app.services.contributions.benchmark_figures`) and its whole wave's figure per scale.
 No row and no hidden figure is ever read here.
 
@@ -170,20 +172,18 @@ def _select(
     withdrawals: list[tuple[str, Withdrawal]] = []
     for slug, received in sorted(by_slug.items()):
         local, agreement = _local_level(session, slug, year)
-        if local:
-            allowed = agreement is not None and agreement.level.rank >= SharingLevel.BENCHMARK.rank
-            if allowed:
-                usable.append(received[0])
-            else:
-                when = agreement.set_at if agreement is not None else received[0].received_at
-                withdrawals.append((slug, Withdrawal(_day(when), received[0].jurisdiction_name)))
-            continue
+        allowed = not local or (
+            agreement is not None and agreement.level.rank >= SharingLevel.BENCHMARK.rank
+        )
         live = [r for r in received if r.withdrawn_at is None]
-        if live:
+        if allowed and live:
             usable.append(live[0])
+            continue
+        if local and not allowed:
+            when = agreement.set_at if agreement is not None else received[0].received_at
         else:
             when = max(r.withdrawn_at for r in received if r.withdrawn_at is not None)
-            withdrawals.append((slug, Withdrawal(_day(when), received[0].jurisdiction_name)))
+        withdrawals.append((slug, Withdrawal(_day(when), received[0].jurisdiction_name)))
     return usable, sorted(withdrawals, key=lambda sw: (sw[1].on, sw[0]))
 
 

@@ -496,3 +496,26 @@ def test_a_percentile_between_two_jurisdictions_whole_wave_figures_is_hidden() -
     assert cell.hidden == scoring.Hidden("benchmark_reveals_jurisdiction")
     overall["b"] = high + 0.3
     assert national_benchmark(_peers(groups, overall), "team", "s").shown
+
+
+def test_lowering_then_raising_again_needs_a_new_approval(session: Session) -> None:
+    members = _world(session, 6, seed=6)
+    reader, other = members[0], members[1]
+
+    def count() -> int:
+        _, sources = benchmarks.peers_for(
+            session,
+            year=2026,
+            instrument_key=surveys.load_default().key,
+            instrument_version=surveys.load_default().version,
+            leave_out=reader.slug,
+        )
+        return sources.jurisdictions
+
+    assert count() == 5
+    sharing.set_level(session, None, other.wave_id, "none")
+    assert count() == 4
+    sharing.set_level(session, None, other.wave_id, "benchmark", reference="DSA again")
+    assert count() == 4  # the withdrawn contribution does not come back by itself
+    contributions.approve_contribution(session, None, other.wave_id)
+    assert count() == 5
