@@ -384,6 +384,10 @@ def test_the_coordinators_view_counts_everyone_with_names_and_renders(
         values = [v for p in pubs for v in _shown(p, cell.kind, cell.scale)]
         assert cell.n_units == len(values) and cell.n_jurisdictions == 8
         assert cell.p90 == pytest.approx(float(np.percentile(values, 90)), abs=1e-9)
+    # A jurisdiction's own view leaves it out and names nobody.
+    theirs = benchmarks.national_benchmarks(session, year=2026, reader_slug=staying[0].slug)
+    assert theirs is not None and theirs.sources.jurisdictions == 7
+    assert theirs.sources.names == () and [w.name for w in theirs.sources.withdrawals] == [None]
     with app.test_request_context():
         html = render_template("partials/national_benchmarks.html", benchmarks=view)
     assert "withdrew" in html and leaver.name in html
