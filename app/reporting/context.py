@@ -269,6 +269,11 @@ class ReportContext:
     jurisdiction_benchmark_note: str | None = None
     national_benchmark_note: str | None = None
     benchmark_min_jurisdictions: int = 5
+    #: Other jurisdictions whose contributions the national comparison was built from, and
+    #: the days on which any that had contributed withdrew (no names: see
+    #: app.services.benchmarks).
+    national_jurisdictions: int = 0
+    national_withdrawals: tuple[date, ...] = ()
     children: tuple[HeatmapRow, ...] = ()
     response_rates: tuple[ResponseRateRow, ...] = ()
     psychometrics: tuple[PsychometricRow, ...] = ()

@@ -102,6 +102,17 @@ _EN: dict[str, str | tuple[str, ...]] = {
     "group_jurisdiction": "Jurisdiction",
     "group_national": "Nation",
     "benchmarks_unavailable": "{group}: {reason}",
+    "national_sources": (
+        "Nation: the published unit figures of {count} other jurisdictions for {year}, from "
+        "the contributions their data-sharing agreements allow. Your jurisdiction's own units "
+        "are never part of its national comparison."
+    ),
+    "national_sources_none": (
+        "Nation: no other jurisdiction's contribution for {year} allows benchmarks yet."
+    ),
+    "national_withdrawn": (
+        "A jurisdiction withdrew its figures on {date}: they are left out of this comparison."
+    ),
     "note_benchmark_too_few_jurisdictions": (
         "Not published: fewer than {min_jurisdictions} jurisdictions share their figures for "
         "this comparison."

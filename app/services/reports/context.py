@@ -144,6 +144,8 @@ def build_context(
         jurisdiction_benchmark_note=_group_note(scales, "jurisdiction"),
         national_benchmark_note=_group_note(scales, "national"),
         benchmark_min_jurisdictions=min_jurisdictions,
+        national_jurisdictions=results.national_sources.jurisdictions,
+        national_withdrawals=tuple(w.on for w in results.national_sources.withdrawals),
         children=tuple(children),
         response_rates=tuple(rates),
         psychometrics=() if is_team else _psychometrics(results, language),
