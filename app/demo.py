@@ -35,19 +35,20 @@ from app.models import (
     WaveStatus,
 )
 from app.services import background as background_counters
-from app.services import contributions, history, sealing, sharing
+from app.services import benchmarks, contributions, history, sealing, sharing
 from app.services.instruments import ensure_instrument
 from app.services.tokens import hash_token, new_token, open_token, seal_token
 
 SEED = 2026
-#: (name, slug, shares benchmarks, regions). One jurisdiction keeps its results to itself.
+#: (name, slug, shares benchmarks, regions). All share benchmark figures, so every reader compares
+#: with five others; what else each shares is DEMO_SHARING (Fir Coast: benchmarks only).
 JURISDICTIONS = (
     ("Alder County", "alder", True, 2),
     ("Birch Valley County", "birch-valley", True, 3),
     ("Cedar State", "cedar", True, 3),
     ("Dogwood County", "dogwood", True, 2),
     ("Elm River County", "elm-river", True, 3),
-    ("Fir Coast State", "fir-coast", False, 3),
+    ("Fir Coast State", "fir-coast", True, 3),
 )
 OFFICE_NAMES = ("North", "South", "East", "West")
 NATIONAL_LOGIN = "national@demo.example"
@@ -135,6 +136,9 @@ def seed(
         _seed_all(session, mailer.public, password, today)
         session.commit()
         _seed_sharing(session)
+        # Every other jurisdiction's waves share benchmark figures, so each reader compares with
+        # five others (a reader is never in its own comparison).
+        benchmarks.seed_contributions(session)
     else:
         _keep_open(session, today)
     session.commit()

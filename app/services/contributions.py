@@ -42,6 +42,7 @@ from app.models import (
     UnitKind,
     User,
     Wave,
+    WaveStatus,
     utcnow,
 )
 from app.services import audit, background
@@ -171,6 +172,13 @@ def build_contribution(session: Session, actor: User | None, wave_id: int) -> Pr
         require(can_manage_jurisdiction(actor, wave.jurisdiction_id), "this wave's contribution")
     jurisdiction = session.get(Jurisdiction, wave.jurisdiction_id)
     assert jurisdiction is not None  # foreign key
+    if wave.status != WaveStatus.CLOSED:
+        # One publication per wave, made at the close: an open wave's figures still change, and
+        # two contributions of one wave would differ by the answers that came in between.
+        raise ContributionError(
+            f"the {wave.year} wave is {wave.status.value}: "
+            "its contribution can leave once it is closed"
+        )
     agreement = current_agreement(session, wave_id)
     if agreement is None or agreement.level == SharingLevel.NONE:
         raise ContributionError(

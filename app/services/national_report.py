@@ -45,6 +45,7 @@ from app.reporting.national import (
     Step,
     Withdrawn,
 )
+from app.services import benchmarks
 from app.services.access import can_manage_jurisdiction, is_national, require
 from app.services.instruments import definition_of
 from app.services.jurisdictions import NotFound
@@ -702,7 +703,7 @@ class NationalHome:
     received: int
     pending: int
     psychometric: int
-    #: The national benchmarks table (wired in by the benchmarks service; None until then).
+    #: The year's national benchmarks over every sharing jurisdiction (None: none allowed yet).
     benchmarks: Any = None
 
 
@@ -767,5 +768,8 @@ def national_home(session: Session, actor: User | None, year: int | None = None)
         psychometric=sum(
             r.level.rank >= SharingLevel.PSYCHOMETRIC.rank and "statistics" in r.payload
             for r in store.included
+        ),
+        benchmarks=(
+            benchmarks.national_benchmarks(session, year=year) if year is not None else None
         ),
     )
