@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 
+from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
-from flask_babel import Babel
+from flask_babel import Babel, format_percent, get_locale, gettext
 
 from app import catalog
+from app.catalog import N_
 
 TRANSLATIONS = catalog.TRANSLATIONS
 log = logging.getLogger(__name__)
@@ -40,13 +42,34 @@ def language_names() -> dict[str, str]:
 
 
 def _account_language() -> str | None:
-    from app.auth import current_admin
+    """The signed-in account's language, if this request has already loaded the account.
 
+    Never loads it: choosing a language must not query the database (the page saying the
+    database is unreachable is translated too).
+    """
+    account = g.get("_login_user")  # where Flask-Login keeps the loaded account
+    user = getattr(account, "user", None)
+    language = getattr(user, "language", None)
+    return language if isinstance(language, str) else None
+
+
+def page_language() -> str:
+    """The language of the page being rendered."""
+    return str(get_locale() or default_language())
+
+
+def _percent(fraction: float) -> str:
+    """A share (0.724) as a whole percentage the page's way: "72%", "72 %"."""
+    return str(format_percent(fraction))
+
+
+def language_in_page(code: str) -> str:
+    """A language's name in the page's language, for running text: "Spanish", "español"."""
     try:
-        user = current_admin()
-    except RuntimeError:  # no login manager (a bare test app)
-        return None
-    return getattr(user, "language", None) if user is not None else None
+        name = Locale.parse(code).get_display_name(page_language())
+    except (ValueError, UnknownLocaleError):
+        return code
+    return str(name or code)
 
 
 def select_language() -> str:
@@ -64,6 +87,32 @@ def select_language() -> str:
     return supported[0]
 
 
+#: Words the pages show for stored values (unit kinds, statuses, roles), by value.
+VALUE_LABELS: dict[str, str] = {
+    "agency": N_("agency"),
+    "region": N_("region"),
+    "office": N_("office"),
+    "team": N_("team"),
+    "draft": N_("draft"),
+    "open": N_("open"),
+    "closed": N_("closed"),
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "national": N_("national coordinator"),
+    "jurisdiction_admin": N_("jurisdiction administrator"),
+    "leader": N_("leader"),
+}
+
+
+def value_label(value: object) -> str:
+    """A stored value (an enum or its string) in the page's language; unknown ones as they are."""
+    raw = str(getattr(value, "value", value))
+    label = VALUE_LABELS.get(raw)
+    return gettext(label) if label else raw
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", catalog.SOURCE_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
@@ -72,4 +121,9 @@ def init_app(app: Flask) -> None:
     except OSError as error:  # a read-only install: `make translations` at build time instead
         log.warning("could not compile the translation catalogs: %s", error)
     Babel(app, locale_selector=select_language)
-    app.jinja_env.globals.update(language_names=language_names, languages=languages)
+    app.jinja_env.globals.update(
+        language_names=language_names, languages=languages, page_language=page_language
+    )
+    app.jinja_env.filters.update(
+        label=value_label, percent=_percent, language_name=language_in_page
+    )

@@ -28,7 +28,7 @@ from app import catalog  # noqa: E402
 
 TEMPLATE = catalog.TRANSLATIONS / "messages.pot"
 PENDING = ROOT / "docs" / "i18n-pending"
-KEYWORDS = ("lazy_gettext", "N_", "N_plural:1,2")
+KEYWORDS = ("lazy_gettext", "_l", "N_", "N_plural:1,2")
 
 
 def extract(output: Path = TEMPLATE) -> Catalog:

@@ -56,6 +56,8 @@ class User(Base):
     #: deactivation, which ends every copy of every earlier session cookie.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The account's language for pages and reports; None: the browser's preference.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     jurisdiction: Mapped[Jurisdiction | None] = relationship()
     units: Mapped[list[OrgUnit]] = relationship(secondary=user_units)

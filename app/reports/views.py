@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.db import get_session
 from app.extensions import login_manager
+from app.i18n import language_names, languages
 from app.models import User
 from app.services import access, reports
 
@@ -29,6 +32,16 @@ def _signed_in_only() -> ResponseReturnValue | None:
     return None
 
 
+def report_language(user: User | None) -> str:
+    """The language asked for (``?lang=``), else the account's, else the page's."""
+    asked = request.args.get("lang")
+    if asked in languages():
+        return str(asked)
+    if user is not None and user.language in languages():
+        return str(user.language)
+    return str(get_locale() or languages()[0])
+
+
 @bp.get("")
 def index() -> ResponseReturnValue:
     """The waves of the user's jurisdiction with a download link per unit in scope."""
@@ -38,6 +51,8 @@ def index() -> ResponseReturnValue:
         "reports/index.html",
         waves=waves,
         national=access.is_national(user),
+        report_language=report_language(user),
+        report_languages=language_names(),
     )
 
 
@@ -56,13 +71,14 @@ def download(wave_id: int, unit_id: int) -> ResponseReturnValue:
             cache_dir=Path(current_app.instance_path) / "report-cache",
             page_size=current_app.config["REPORT_PAGE_SIZE"],
             min_jurisdictions=current_app.config["BENCHMARK_MIN_JURISDICTIONS"],
+            language=report_language(user),
         )
     except access.PermissionDenied:
         return _not_found()
     except reports.UnitSuppressed as error:
-        return _message("No separate report for this unit", str(error), 404)
+        return _message(_("No separate report for this unit"), str(error), 404)
     except (reports.NoResponses, reports.UnknownWave, reports.UnknownUnit) as error:
-        return _message("No report yet", str(error), 404)
+        return _message(_("No report yet"), str(error), 404)
     return Response(
         pdf,
         mimetype="application/pdf",
@@ -71,7 +87,7 @@ def download(wave_id: int, unit_id: int) -> ResponseReturnValue:
 
 
 def _not_found() -> ResponseReturnValue:
-    return _message("Not found", "There is no such report, or it is not yours to read.", 404)
+    return _message(_("Not found"), _("There is no such report, or it is not yours to read."), 404)
 
 
 def _message(title: str, text: str, status: int) -> ResponseReturnValue:
