@@ -32,6 +32,7 @@ from app.admin.forms import (
 from app.auth import current_admin
 from app.auth.links import send_account_link
 from app.db import get_session
+from app.i18n import language_in_page, languages, page_language
 from app.models import Role, User
 from app.services import (
     access,
@@ -305,9 +306,11 @@ def roster_cancel() -> ResponseReturnValue:
 # --- the jurisdiction's emails -------------------------------------------------------------
 
 
-def _previews(jurisdiction_id: int) -> list[tuple[str, EmailMessage]]:
+def _previews(jurisdiction_id: int) -> list[tuple[str, str, EmailMessage]]:
+    """(title, language, message) of every message in every configured language."""
     out = []
-    for language, label in (("en", "English"), ("es", "Spanish")):
+    for language in languages():
+        label = language_in_page(language)
         for reminder in (False, True):
             message = mail_settings.preview(
                 get_session(),
@@ -320,8 +323,12 @@ def _previews(jurisdiction_id: int) -> list[tuple[str, EmailMessage]]:
                 mail_from=current_app.config["MAIL_FROM"],
                 min_n=current_app.config["MIN_REPORT_N"],
             )
-            title = f"{'Reminder' if reminder else 'Invitation'} in {label}"
-            out.append((title, message))
+            title = (
+                _("Reminder in %(language)s", language=label)
+                if reminder
+                else _("Invitation in %(language)s", language=label)
+            )
+            out.append((title, language, message))
     return out
 
 
@@ -516,7 +523,10 @@ def waves_page() -> ResponseReturnValue:
 
 def _instrument_choices() -> list[SelectChoice]:
     return [
-        SelectChoice(f"{i.key}@{i.version}", f"{i.title.get('en', i.key)} ({i.version})")
+        SelectChoice(
+            f"{i.key}@{i.version}",
+            f"{i.title.get(page_language()) or i.title.get('en', i.key)} ({i.version})",
+        )
         for i in surveys.list_instruments()
     ]
 
