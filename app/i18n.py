@@ -26,10 +26,11 @@ log = logging.getLogger(__name__)
 
 def languages() -> tuple[str, ...]:
     """The configured languages (the ``LANGUAGES`` setting), the default first."""
-    if has_app_context():
-        configured: tuple[str, ...] = current_app.config["LANGUAGES"]
-        return configured
-    return catalog.environment_languages()
+    configured: tuple[str, ...] | None = (
+        current_app.config.get("LANGUAGES") if has_app_context() else None
+    )
+    # A bare Flask app (some tests, a script) has no settings: the environment's, then "en,es".
+    return configured or catalog.environment_languages()
 
 
 def default_language() -> str:
@@ -117,7 +118,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", catalog.SOURCE_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     try:
-        catalog.compile_catalogs(app.config["LANGUAGES"])
+        catalog.compile_catalogs(app.config.get("LANGUAGES"))
     except OSError as error:  # a read-only install: `make translations` at build time instead
         log.warning("could not compile the translation catalogs: %s", error)
     Babel(app, locale_selector=select_language)
