@@ -147,3 +147,33 @@ def test_every_msgid_is_translated_in_every_configured_language(extracted: Catal
 def test_the_compiled_catalog_is_the_current_one() -> None:
     for language in configured_languages():
         assert not catalog.is_stale(language), f"{language}: messages.mo is older than its .po"
+
+
+def test_a_third_language_is_one_catalog_and_one_line(tmp_path: Path) -> None:
+    # Without its catalog the setting is refused with the reason; with one it is accepted,
+    # compiled and loaded like Spanish.
+    with pytest.raises(ValueError, match="no catalog for 'fr'"):
+        catalog.parse_languages("en,fr", tmp_path)
+    for language in ("es", "fr"):
+        po = catalog.po_path(language, tmp_path)
+        po.parent.mkdir(parents=True)
+        po.write_text(
+            'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+            'msgid "Read in {language}"\nmsgstr "Lire en {language}"\n',
+            encoding="utf-8",
+        )
+    assert catalog.parse_languages("en,es,fr", tmp_path) == ("en", "es", "fr")
+    assert catalog.compile_catalogs(("fr",), tmp_path) == [catalog.mo_path("fr", tmp_path)]
+    assert catalog.load("fr", tmp_path).ugettext("Read in {language}") == "Lire en {language}"
+
+
+def test_languages_must_include_english_and_be_real_codes() -> None:
+    with pytest.raises(ValueError, match="includes en"):
+        catalog.parse_languages("es")
+    with pytest.raises(ValueError, match="not a language code"):
+        catalog.parse_languages("en,notalanguage")
+
+
+def test_a_bad_languages_setting_stops_the_app_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(config.ConfigError, match="LANGUAGES"):
+        config.load({"LANGUAGES": "en,zz"}, tmp_path, allow_generated_key=True)

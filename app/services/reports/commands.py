@@ -136,6 +136,7 @@ def build_wave_reports(
     unit_path: str | None = None,
     page_size: PageSize = "A4",
     min_jurisdictions: int = 5,
+    language: str = "en",
 ) -> list[Path]:
     """Write one PDF per shown unit of a wave (or only ``unit_path``); return the files written.
 
@@ -153,6 +154,7 @@ def build_wave_reports(
             entry.unit_id,
             page_size=page_size,
             min_jurisdictions=min_jurisdictions,
+            language=language,
         )
         path = out_dir / entry.filename
         path.write_bytes(pdf)
