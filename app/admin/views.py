@@ -176,7 +176,7 @@ def users_page() -> ResponseReturnValue:
 
 def _send_link(user: User, purpose: str) -> bool:
     token = accounts.make_link_token(current_app.config["SECRET_KEY"], user, purpose)
-    return send_account_link(user.email, token, purpose)
+    return send_account_link(user.email, token, purpose, user.language)
 
 
 @bp.post("/users/<int:user_id>/password-link")
