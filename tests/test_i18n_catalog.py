@@ -84,6 +84,17 @@ def _ui_strings(tree: ast.AST) -> list[tuple[int, str]]:
         )
         if bare and (name == "flash" or (name.endswith("Field") and name[0].isupper())):
             found.append((node.lineno, ast.unparse(first)[:80]))
+    for node in ast.walk(tree):
+        # Words handed to a template by name (a page's title or message).
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "render_template":
+            for keyword in node.keywords:
+                value = keyword.value
+                if (
+                    keyword.arg in {"title", "message", "heading"}
+                    and isinstance(value, ast.Constant | ast.JoinedStr)
+                    and (isinstance(value, ast.JoinedStr) or isinstance(value.value, str))
+                ):
+                    found.append((node.lineno, ast.unparse(value)[:80]))
     return found
 
 
@@ -94,8 +105,11 @@ def test_no_flash_or_label_is_a_bare_string(path: Path) -> None:
 
 
 def test_the_python_check_finds_a_bare_flash() -> None:
-    tree = ast.parse('flash("Saved.", "ok")\nflash(_("Saved."), "ok")\nx = StringField("Name")')
-    assert [line for line, _ in _ui_strings(tree)] == [1, 3]
+    tree = ast.parse(
+        'flash("Saved.", "ok")\nflash(_("Saved."), "ok")\nx = StringField("Name")\n'
+        'render_template("x.html", title="Oops")\nrender_template("x.html", title=_("Fine"))'
+    )
+    assert sorted(line for line, _ in _ui_strings(tree)) == [1, 3, 4]
 
 
 @pytest.fixture(scope="module")
