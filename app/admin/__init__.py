@@ -56,7 +56,7 @@ def _in_zone(moment: datetime | None, timezone: str) -> str:
 def _closing_day(moment: datetime, timezone: str) -> str:
     """A wave closes at the end of a day: name that day, as the administrator chose it."""
     last = _local(moment, timezone) - timedelta(seconds=1)
-    return _("the end of %(day)s (%(zone)s)", day=last.strftime("%Y-%m-%d"), zone=timezone)
+    return str(_("the end of %(day)s (%(zone)s)", day=last.strftime("%Y-%m-%d"), zone=timezone))
 
 
 def _local(moment: datetime, timezone: str) -> datetime:
