@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -92,10 +93,12 @@ def compile_catalogs(
         with po_path(language, directory).open("rb") as source:
             catalog = read_po(source, locale=language, domain=DOMAIN)
         target = mo_path(language, directory)
-        partial = target.with_suffix(".mo.tmp")
-        with partial.open("wb") as out:
+        # A file of its own per writer (test workers compile at once), then an atomic rename:
+        # a reader never sees half a file.
+        with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False) as out:
             write_mo(out, catalog, use_fuzzy=False)
-        partial.replace(target)  # a reader never sees half a file
+        os.chmod(out.name, 0o644)  # as readable as the .po it comes from (not 0600)
+        os.replace(out.name, target)
         written.append(target)
     load.cache_clear()
     return written
