@@ -21,13 +21,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import create_app
+from app import catalog, create_app
 from app import keys as keys_module
 from app.db import get_database, make_engine
 from app.migrate import upgrade
 from app.services.sealing import Keyring, PublicKey, read_keyring
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
+
+# A fresh clone has no compiled catalogs (.mo files are built, not committed).
+catalog.compile_catalogs()
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ class User(Base):
     #: another administrator of the jurisdiction (or the CLI), never by the account itself.
     data_steward: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The account's language for pages and reports; None: the browser's preference.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     jurisdiction: Mapped[Jurisdiction | None] = relationship()
     units: Mapped[list[OrgUnit]] = relationship(secondary=user_units)

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from app.db import get_session
 from app.extensions import login_manager
-from app.i18n import SUPPORTED
+from app.i18n import language_names, languages
 from app.models import User
 from app.services import access, reports
 from app.services.reports import browse
@@ -33,13 +33,21 @@ def _signed_in_only() -> ResponseReturnValue | None:
         return login_manager.unauthorized()  # type: ignore[no-any-return]
     # ?lang=es shows these pages (and the report where its wording exists) in that language.
     wanted = request.args.get("lang")
-    if wanted in SUPPORTED:
+    if wanted in languages():
         g.language = wanted
     return None
 
 
 def _page_lang() -> str:
     return str(get_locale() or "en")
+def report_language(user: User | None) -> str:
+    """The language asked for (``?lang=``), else the account's, else the page's."""
+    asked = request.args.get("lang")
+    if asked in languages():
+        return str(asked)
+    if user is not None and user.language in languages():
+        return str(user.language)
+    return str(get_locale() or languages()[0])
 
 
 @bp.get("")
@@ -54,6 +62,8 @@ def index() -> ResponseReturnValue:
         query=query,
         national=access.is_national(user),
         page_lang=_page_lang(),
+        report_language=report_language(user),
+        report_languages=language_names(),
     )
 
 
@@ -69,7 +79,7 @@ def unit(wave_id: int, unit_id: int) -> ResponseReturnValue:
             user,
             wave_id,
             unit_id,
-            language=_page_lang(),
+            language=report_language(user),
             page_size=current_app.config["REPORT_PAGE_SIZE"],
             min_jurisdictions=current_app.config["BENCHMARK_MIN_JURISDICTIONS"],
         )
@@ -103,13 +113,14 @@ def download(wave_id: int, unit_id: int) -> ResponseReturnValue:
             cache_dir=Path(current_app.instance_path) / "report-cache",
             page_size=current_app.config["REPORT_PAGE_SIZE"],
             min_jurisdictions=current_app.config["BENCHMARK_MIN_JURISDICTIONS"],
+            language=report_language(user),
         )
     except access.PermissionDenied:
         return _not_found()
     except reports.UnitSuppressed as error:
-        return _message("No separate report for this unit", str(error), 404)
+        return _message(_("No separate report for this unit"), str(error), 404)
     except (reports.NoResponses, reports.UnknownWave, reports.UnknownUnit) as error:
-        return _message("No report yet", str(error), 404)
+        return _message(_("No report yet"), str(error), 404)
     return Response(
         pdf,
         mimetype="application/pdf",
@@ -118,7 +129,7 @@ def download(wave_id: int, unit_id: int) -> ResponseReturnValue:
 
 
 def _not_found() -> ResponseReturnValue:
-    return _message("Not found", "There is no such report, or it is not yours to read.", 404)
+    return _message(_("Not found"), _("There is no such report, or it is not yours to read."), 404)
 
 
 def _message(title: str, text: str, status: int) -> ResponseReturnValue:

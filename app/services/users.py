@@ -421,3 +421,19 @@ def set_data_steward(
     )
     session.commit()
     return user
+class UnknownLanguage(ValueError):
+    """A language that is not among the configured ones."""
+
+
+def set_language(
+    session: Session, user: User, language: str | None, configured: Sequence[str]
+) -> None:
+    """Save the account's language (None: follow the browser); audited; commits.
+
+    Raises ``UnknownLanguage`` for a language not in ``configured`` (the LANGUAGES setting).
+    """
+    if language is not None and language not in configured:
+        raise UnknownLanguage(language)
+    user.language = language
+    audit.record(session, user, "account.language", user.email, language=language or "browser")
+    session.commit()

@@ -34,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "auth.login": set(ROLES),
     "auth.logout": ANY_SIGNED_IN,
     "auth.password": ANY_SIGNED_IN,
+    "auth.account": ANY_SIGNED_IN,
     # Account links: public by design (the signed link is the credential; tested on their own).
     "auth.request_reset": set(ROLES),
     "auth.reset_password": set(ROLES),

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from app.models import OrgUnit, User, Wave
-from app.reporting import ReportContext, render_html, strings
+from app import catalog
+from app.reporting import ReportContext, render_html
 from app.reporting.context import PageSize
 from app.services import access, audit
 from app.services.reports.context import build_context
@@ -132,7 +133,7 @@ class ResultsPage:
 
 def report_language(language: str) -> str:
     """The language the report can be written in: the one asked for, else English."""
-    return language if language in strings.LANGUAGES else "en"
+    return language if language in catalog.catalog_languages() else catalog.SOURCE_LANGUAGE
 
 
 def results_page(
