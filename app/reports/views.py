@@ -40,6 +40,8 @@ def _signed_in_only() -> ResponseReturnValue | None:
 
 def _page_lang() -> str:
     return str(get_locale() or "en")
+
+
 def report_language(user: User | None) -> str:
     """The language asked for (``?lang=``), else the account's, else the page's."""
     asked = request.args.get("lang")

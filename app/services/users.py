@@ -421,6 +421,8 @@ def set_data_steward(
     )
     session.commit()
     return user
+
+
 class UnknownLanguage(ValueError):
     """A language that is not among the configured ones."""
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from app.models import OrgUnit, User, Wave
 from app import catalog
+from app.models import OrgUnit, User, Wave
 from app.reporting import ReportContext, render_html
 from app.reporting.context import PageSize
 from app.services import access, audit
