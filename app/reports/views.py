@@ -66,6 +66,8 @@ def index() -> ResponseReturnValue:
         page_lang=_page_lang(),
         report_language=report_language(user),
         report_languages=language_names(),
+        # Links name the report's language only when it is not the page's own.
+        link_lang=None if report_language(user) == _page_lang() else report_language(user),
     )
 
 
