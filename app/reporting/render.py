@@ -333,6 +333,12 @@ def _renderer() -> ReportRenderer:
     return _default
 
 
+def warm_up() -> None:
+    """Make this process's renderer and parse its stylesheet now (for worker processes)."""
+    renderer = _renderer()
+    renderer._stylesheets(AssetFetcher(renderer.assets_dir), "A4")
+
+
 def render_html(ctx: ReportContext) -> str:
     """The report as HTML, rendered with the package's templates."""
     return _renderer().render_html(ctx)
