@@ -16,6 +16,7 @@ both parsers' trees on every sample report.
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from xml.etree import ElementTree
 
@@ -142,6 +143,9 @@ _TABLE_CHILDREN = {
 _SVG_ELEMENTS = frozenset({"svg", "g", "title", "desc", "rect", "path", "line", "circle", "text"})
 _SVG_ELEMENTS |= frozenset({"tspan", "polyline", "polygon", "ellipse"})
 _SPACES = " \t\n\f"
+#: An ampersand that does not start a complete reference (``&amp;``, ``&#38;``, ``&#x26;``):
+#: the HTML5 rules for those differ between text and attributes, so they are left to tinyhtml5.
+_BARE_AMPERSAND = re.compile(r"&(?![A-Za-z][A-Za-z0-9]*;|#[0-9]+;|#[xX][0-9A-Fa-f]+;)")
 
 
 class UnsupportedMarkup(ValueError):
@@ -333,6 +337,8 @@ def parse(html: str) -> ElementTree.Element:
     markup is outside what this parser is sure to build the same way."""
     if "\r" in html or "\0" in html:
         raise UnsupportedMarkup("carriage return or NUL in the markup")
+    if _BARE_AMPERSAND.search(html):
+        raise UnsupportedMarkup("an & that does not start a complete character reference")
     builder = _TreeBuilder()
     builder.feed(html)
     builder.close()

@@ -85,6 +85,7 @@ PAGE = (
         "<p>x</p><img src='x' alt=''>",  # an element outside the list
         "<pre>\nfirst line</pre>",  # the HTML5 parser drops the first newline
         "<p>a\r\nb</p>",
+        '<p><a href="?x=1&notify=2">link</a> &copy 2026</p>',  # references without ";"
     ],
 )
 def test_markup_the_fast_parser_cannot_vouch_for_goes_to_the_html5_parser(body: str) -> None:
