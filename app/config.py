@@ -297,6 +297,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Paper size of PDF reports: `A4` or `Letter`.",
         _choice("A4", "Letter"),
     ),
+    Setting(
+        "REPORT_WORKERS",
+        "2",
+        "Processes the job worker renders a wave's ZIP of reports with (one per CPU core).",
+        _int_at_least(1),
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -145,6 +145,8 @@ def build_report_batch(batch_id: int) -> dict[str, int]:
                 Path(app.instance_path),
                 page_size=app.config["REPORT_PAGE_SIZE"],
                 min_jurisdictions=app.config["BENCHMARK_MIN_JURISDICTIONS"],
+                # Run inline (immediate mode: tests, no worker), a job renders in-process.
+                workers=1 if huey.immediate else app.config["REPORT_WORKERS"],
             )
         finally:
             session.close()

@@ -1,8 +1,9 @@
 """A file cache of rendered PDFs keyed by wave, unit, scoring version and template version.
 
 ``TEMPLATE_VERSION`` is a fingerprint of everything that decides how a report looks
-(templates, stylesheet, wording and its translations, formatting and chart code), so editing
-any of them makes old PDFs miss the cache without anyone having to remember to bump a number.
+(templates, stylesheet, wording and its translations, formatting, chart and HTML-parsing
+code), so editing any of them makes old PDFs miss the cache without anyone having to remember to
+bump a number.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
-_LOOK_FILES = ("charts.py", "format.py", "render.py", "strings.py")
+_LOOK_FILES = ("charts.py", "format.py", "markup.py", "render.py", "strings.py")
 
 
 def fingerprint(paths: Iterable[Path]) -> str:

@@ -18,6 +18,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import cssselect2
 import jinja2
 import weasyprint.css
 from markupsafe import Markup
@@ -26,7 +27,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from app import catalog
-from app.reporting import charts, strings
+from app.reporting import charts, markup, strings
 from app.reporting import format as fmt
 from app.reporting.context import ChangeVerdict, PageSize, ReportContext, ScaleSummary, TrendCell
 
@@ -106,9 +107,24 @@ def _report_ua_stylesheet() -> CSS | None:
 
 
 class _ReportHTML(HTML):  # type: ignore[misc]  # WeasyPrint ships no type hints
-    """An HTML document laid out with :func:`_report_ua_stylesheet` (parsed once per process)."""
+    """A report's HTML document: parsed with :mod:`app.reporting.markup` when it can build the
+    same tree as WeasyPrint's HTML5 parser (else by WeasyPrint), laid out with
+    :func:`_report_ua_stylesheet` (parsed once per process)."""
 
     ua_stylesheet: CSS | None = None
+
+    def __init__(self, string: str, url_fetcher: URLFetcher | None = None) -> None:
+        try:
+            root = markup.parse(string)
+        except markup.UnsupportedMarkup:
+            super().__init__(string=string, url_fetcher=url_fetcher)
+            return
+        # What HTML.__init__ sets for a string without a base URL (our markup has no <base>).
+        self.base_url = None
+        self.url_fetcher = url_fetcher or URLFetcher()
+        self.media_type = "print"
+        self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
+        self.etree_element = self.wrapper_element.etree_element
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
         stock: list[CSS] = super()._ua_stylesheets(forms)
@@ -341,6 +357,12 @@ def _renderer() -> ReportRenderer:
     if _default is None:
         _default = ReportRenderer()
     return _default
+
+
+def warm_up() -> None:
+    """Make this process's renderer and parse its stylesheet now (for worker processes)."""
+    renderer = _renderer()
+    renderer._stylesheets(AssetFetcher(renderer.assets_dir), "A4")
 
 
 def render_html(ctx: ReportContext) -> str:

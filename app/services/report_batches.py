@@ -2,16 +2,22 @@
 
 Only the wave's own jurisdiction administrators may request or download a batch: a ZIP holds
 every unit's numbers, and the national office sees other jurisdictions only as benchmarks.
-The build goes through the same path as ``flask reports build`` (:func:`reports.reports_to_build`
-and :func:`reports.render_unit_report`), so the ZIP holds exactly the files the CLI writes.
+The build goes through the same path as ``flask reports build`` (:func:`reports.reports_to_build`,
+:func:`reports.build_context` and :func:`app.reporting.render_pdf`), so the ZIP holds exactly
+the files the CLI writes. With ``workers`` > 1 the contexts are still built one by one in the
+job's process (the database session stays there) while a pool of worker processes renders
+them; each worker keeps its fonts and stylesheets for all the reports it renders.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import zipfile
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -20,8 +26,9 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from app.models import BatchStatus, ReportBatch, User, Wave, utcnow
-from app.reporting import ReportRenderError
+from app.reporting import ReportContext, ReportRenderError, render_pdf
 from app.reporting.context import PageSize
+from app.reporting.render import warm_up
 from app.services import access, audit, reports
 from app.services.jurisdictions import NotFound
 
@@ -163,8 +170,12 @@ def run_batch(
     *,
     page_size: PageSize = "A4",
     min_jurisdictions: int = 5,
+    workers: int = 1,
 ) -> ReportBatch:
     """Build every shown unit's PDF into the batch's ZIP, committing progress after each report.
+
+    ``workers`` > 1 renders in that many worker processes (the setting ``REPORT_WORKERS``);
+    the ZIP holds the same files in the same order either way.
 
     A report that fails (a template or font error, or anything else raised while building that
     one report) is recorded with its reason and the others still build. The batch ends ``done``
@@ -193,8 +204,13 @@ def run_batch(
         session.commit()
         folder.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for entry in entries:
-                _add_report(session, batch, archive, entry, page_size, min_jurisdictions)
+            if workers > 1 and len(entries) > 1:
+                _add_in_pool(
+                    session, batch, archive, entries, page_size, min_jurisdictions, workers
+                )
+            else:
+                for entry in entries:
+                    _add_report(session, batch, archive, entry, page_size, min_jurisdictions)
     except (reports.ReportError, OSError) as error:
         return _stop(session, batch_id, str(error) or type(error).__name__, partial)
     except Exception as error:
@@ -241,6 +257,84 @@ def _add_report(
         return
     except Exception as error:  # one report's bug must not cost the others
         log.exception("report of unit %s in batch %s failed", entry.unit_id, batch.id)
+        _record_failure(session, batch, entry, f"{type(error).__name__}: {error}")
+        return
+    archive.writestr(entry.filename, pdf)
+    batch.done += 1
+    session.commit()
+
+
+def _add_in_pool(
+    session: Session,
+    batch: ReportBatch,
+    archive: zipfile.ZipFile,
+    entries: Sequence[reports.ReportEntry],
+    page_size: PageSize,
+    min_jurisdictions: int,
+    workers: int,
+) -> None:
+    """Build contexts here, render them in ``workers`` processes, add the PDFs in entry order.
+
+    At most two reports per worker wait at any time, so memory stays small and progress is
+    committed as reports finish. Worker processes are started fresh ("spawn"), not forked
+    from this one, which holds database connections and, in a worker, other threads.
+    """
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=warm_up,
+    )
+    pending: deque[tuple[reports.ReportEntry, Future[bytes]]] = deque()
+    with pool:
+        for entry in entries:
+            ctx = _context(session, batch, entry, page_size, min_jurisdictions)
+            if ctx is not None:
+                pending.append((entry, pool.submit(render_pdf, ctx)))
+            while len(pending) > 2 * workers:
+                _add_rendered(session, batch, archive, *pending.popleft())
+        while pending:
+            _add_rendered(session, batch, archive, *pending.popleft())
+
+
+def _context(
+    session: Session,
+    batch: ReportBatch,
+    entry: reports.ReportEntry,
+    page_size: PageSize,
+    min_jurisdictions: int,
+) -> ReportContext | None:
+    """One unit's report context, or None with the failure recorded."""
+    try:
+        ctx = reports.build_context(
+            session,
+            batch.wave_id,
+            entry.unit_id,
+            page_size=page_size,
+            min_jurisdictions=min_jurisdictions,
+        )
+    except Exception as error:  # one report's bug must not cost the others
+        log.exception("report of unit %s in batch %s failed", entry.unit_id, batch.id)
+        _record_failure(session, batch, entry, f"{type(error).__name__}: {error}")
+        return None
+    session.commit()  # end the read transaction: on SQLite it would hold up submissions
+    return ctx
+
+
+def _add_rendered(
+    session: Session,
+    batch: ReportBatch,
+    archive: zipfile.ZipFile,
+    entry: reports.ReportEntry,
+    rendering: Future[bytes],
+) -> None:
+    """Wait for one rendering and add its PDF, or record why not; commit either way."""
+    try:
+        pdf = rendering.result()
+    except ReportRenderError as error:
+        _record_failure(session, batch, entry, str(error) or "The report could not be rendered.")
+        return
+    except Exception as error:  # a worker's crash or bug must not cost the others
+        log.error("report of unit %s in batch %s failed: %r", entry.unit_id, batch.id, error)
         _record_failure(session, batch, entry, f"{type(error).__name__}: {error}")
         return
     archive.writestr(entry.filename, pdf)
