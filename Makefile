@@ -11,7 +11,8 @@ PG_TEST_DB ?= survey_test_$(shell echo $$$$)
 AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
 AXE_VERSION := 4.14.1
 
-.PHONY: demo test bench lint typecheck test-sqlite test-postgres system-deps clean lock
+.PHONY: demo test bench lint typecheck test-sqlite test-postgres system-deps clean lock \
+	catalogs translations translations-check
 
 # Installs exactly the versions in requirements.lock (hash-checked), then the project itself.
 $(STAMP): pyproject.toml requirements.lock
@@ -28,8 +29,21 @@ lock:
 	$(BIN)/pip-compile --quiet --upgrade --extra dev --generate-hashes --strip-extras \
 		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
-demo: $(STAMP)
+demo: $(STAMP) catalogs
 	$(BIN)/flask --app wsgi demo
+
+# Compile each language's messages.po into the messages.mo the app reads (only those that changed).
+catalogs: $(STAMP)
+	$(BIN)/python scripts/translations.py compile
+
+# After adding or changing words (or merging docs/i18n-pending/*.po): extract every msgid, fill
+# in the pending translations, update each language's catalog, compile, list what is missing.
+translations: $(STAMP)
+	$(BIN)/python scripts/translations.py
+
+# Fails listing every msgid a configured language has no translation for.
+translations-check: $(STAMP)
+	$(BIN)/python scripts/translations.py check
 
 # Debian packages the tests need: Chromium for the browser tests, poppler for PDF page images.
 system-deps:
@@ -46,10 +60,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict surveys scoring app/services app/tasks.py app/reporting
 
-test-sqlite: $(STAMP) $(AXE)
+test-sqlite: $(STAMP) $(AXE) catalogs
 	$(BIN)/python -m pytest
 
-test-postgres: $(STAMP) $(AXE)
+test-postgres: $(STAMP) $(AXE) catalogs
 	@bash scripts/with-postgres.sh $(BIN)/python -m pytest
 
 test: $(STAMP) system-deps $(AXE) lint typecheck test-sqlite test-postgres

@@ -90,8 +90,8 @@ def create_app(
 
 def _register_blueprints(app: Flask) -> None:
     # Imported by name: a blueprint that fails to import stops the app instead of leaving a hole.
-    from app import admin, auth, ops, plans, reports, survey
+    from app import admin, auth, exports, national, ops, plans, reports, survey
 
-    for module in (ops, survey, auth, admin, reports, plans):
+    for module in (ops, survey, auth, admin, reports, plans, exports, national):
         app.register_blueprint(module.bp)
         module.init_app(app)

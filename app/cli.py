@@ -107,6 +107,9 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     if no_serve:
         return
     _start_job_consumer(app)
+    from app.national import warm_report
+
+    warm_report(app)  # the coordinator's psychometric report, ready by the first visit
     from werkzeug.serving import run_simple
 
     click.echo(f"Serving on http://{host}:{port} (Ctrl+C to stop)")

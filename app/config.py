@@ -103,6 +103,12 @@ def _rate_limit(raw: str) -> str:
     return raw
 
 
+def _languages(raw: str) -> tuple[str, ...]:
+    from app.catalog import parse_languages
+
+    return parse_languages(raw)
+
+
 def _metrics_path(raw: str) -> str:
     if not raw.startswith("/") or raw.startswith(("/s/", "/static/")) or raw == "/":
         raise ValueError(f"expected a path of its own such as /internal/metrics, got {raw!r}")
@@ -276,6 +282,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Path of the Prometheus metrics page (for example `/internal/metrics`); unset: no "
         "metrics page. Global figures only; serve it to the monitoring network, not the public.",
         _metrics_path,
+    ),
+    Setting(
+        "LANGUAGES",
+        "en,es",
+        "Languages of the survey, emails, pages and reports, comma-separated; the first is the "
+        "default. Each one other than `en` needs a catalog in `app/translations/` (README: "
+        "Adding a language).",
+        _languages,
     ),
     Setting(
         "REPORT_PAGE_SIZE",

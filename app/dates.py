@@ -1,43 +1,22 @@
-"""Dates written out in words, in the languages the platform speaks (English, Spanish)."""
+"""Dates written out in words, in any configured language, through Babel's locale data."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-MONTH_NAMES: dict[str, tuple[str, ...]] = {
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-    "es": (
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ),
-}
+from babel.dates import format_date, format_datetime
+
+#: English reads day first, as the platform always wrote it ("14 December 2026"); other
+#: languages take their own long form from the locale ("14 de diciembre de 2026").
+_PATTERNS = {"en": "d MMMM y"}
 
 
 def long_date(value: date, language: str = "en") -> str:
-    """'14 December 2026' / '14 de diciembre de 2026' (unknown languages get English)."""
-    if language == "es":
-        return f"{value.day} de {MONTH_NAMES['es'][value.month - 1]} de {value.year}"
-    return f"{value.day} {MONTH_NAMES['en'][value.month - 1]} {value.year}"
+    """'14 December 2026' / '14 de diciembre de 2026'."""
+    return format_date(value, _PATTERNS.get(language, "long"), locale=language)
+
+
+def long_datetime(value: datetime, language: str = "en") -> str:
+    """A date and time of day in ``language`` ('14 December 2026, 17:00')."""
+    day = long_date(value.date(), language)
+    return f"{day}, {format_datetime(value, 'HH:mm', locale=language)}"

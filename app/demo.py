@@ -35,19 +35,20 @@ from app.models import (
     WaveStatus,
 )
 from app.services import background as background_counters
-from app.services import history, sealing
+from app.services import benchmarks, contributions, history, sealing, sharing
 from app.services.instruments import ensure_instrument
 from app.services.tokens import hash_token, new_token, open_token, seal_token
 
 SEED = 2026
-#: (name, slug, shares benchmarks, regions). One jurisdiction keeps its results to itself.
+#: (name, slug, shares benchmarks, regions). All share benchmark figures, so every reader compares
+#: with five others; what else each shares is DEMO_SHARING (Fir Coast: benchmarks only).
 JURISDICTIONS = (
     ("Alder County", "alder", True, 2),
     ("Birch Valley County", "birch-valley", True, 3),
     ("Cedar State", "cedar", True, 3),
     ("Dogwood County", "dogwood", True, 2),
     ("Elm River County", "elm-river", True, 3),
-    ("Fir Coast State", "fir-coast", False, 3),
+    ("Fir Coast State", "fir-coast", True, 3),
 )
 OFFICE_NAMES = ("North", "South", "East", "West")
 NATIONAL_LOGIN = "national@demo.example"
@@ -63,6 +64,16 @@ COMMENTS = (
     "Regular debriefs after removals would help the newer staff a lot.",
 )
 
+
+#: The level each demo jurisdiction's closed wave shares under its agreement (absent: nothing),
+#: so the coordinator's home and psychometric report have contributions to show.
+DEMO_SHARING = {
+    "alder": "psychometric",
+    "birch-valley": "psychometric",
+    "cedar": "research_extract",
+    "dogwood": "psychometric",
+    "elm-river": "benchmark",
+}
 
 #: The open wave opened this many days before the day the demo is seeded, and closes as many after.
 OPEN_WAVE_HALF_SPAN = timedelta(days=21)
@@ -123,10 +134,28 @@ def seed(
     today = datetime.now(UTC).date()
     if seeded_now:
         _seed_all(session, mailer.public, password, today)
+        session.commit()
+        _seed_sharing(session)
+        # Every other jurisdiction's waves share benchmark figures, so each reader compares with
+        # five others (a reader is never in its own comparison).
+        benchmarks.seed_contributions(session)
     else:
         _keep_open(session, today)
     session.commit()
     return DemoInfo(password, _open_links(session, mailer, public_url), seeded_now)
+
+
+def _seed_sharing(session: Session) -> None:
+    """Agreements and approved contributions for last year's closed waves (each commits)."""
+    for wave, slug in session.execute(
+        select(Wave, Jurisdiction.slug)
+        .join(Jurisdiction, Wave.jurisdiction_id == Jurisdiction.id)
+        .where(Wave.status == WaveStatus.CLOSED, Jurisdiction.slug.in_(list(DEMO_SHARING)))
+        .order_by(Jurisdiction.slug)
+    ).all():
+        reference = f"NPCS data-sharing agreement {wave.year}/{slug}"
+        sharing.set_level(session, None, wave.id, DEMO_SHARING[slug], reference=reference)
+        contributions.approve_contribution(session, None, wave.id)
 
 
 def _demo_password(instance_path: Path) -> str:

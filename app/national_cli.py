@@ -102,5 +102,43 @@ def import_contribution(file: Path) -> None:
     )
 
 
+@national.command("export-withdrawal")
+@click.argument("wave_id", type=int)
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@click.option("--key", "key_path", type=click.Path(path_type=Path), default=None)
+def export_withdrawal(wave_id: int, out: Path, key_path: Path | None) -> None:
+    """After lowering WAVE's level: a signed notice withdrawing what its files already sent."""
+    session = get_session()
+    wave = session.get(Wave, wave_id)
+    if wave is None:
+        _fail(f"no wave {wave_id}")
+    slug = session.scalars(
+        select(Jurisdiction.slug).where(Jurisdiction.id == wave.jurisdiction_id)
+    ).one()
+    try:
+        ids = contributions.export_withdrawal(session, wave_id, key_path or _default_key(slug), out)
+    except (contributions.ContributionError, NotFound) as error:
+        _fail(str(error))
+    click.echo(f"withdrawal of {len(ids)} contribution(s) written to {out}")
+
+
+@national.command("import-withdrawal")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def import_withdrawal(file: Path) -> None:
+    """Verify a signed withdrawal notice and leave what it names out of national outputs."""
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        _fail(f"cannot read {file}: {error.strerror}")
+    try:
+        rows = contributions.import_withdrawal(get_session(), data)
+    except contributions.ContributionError as error:
+        get_session().rollback()
+        _fail(str(error))
+    click.echo(
+        f"withdrew {len(rows)} contribution(s) of {rows[0].jurisdiction_slug} ({rows[0].year})"
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(national)

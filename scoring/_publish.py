@@ -620,9 +620,11 @@ def _cell(
     """A benchmark over unit figures ``(jurisdiction, % positive)``, or why it is hidden.
 
     Nationally: ≥ 20 units from ≥ 5 jurisdictions, none holding more than half; and no
-    percentile may equal a jurisdiction's own figure or sit on (or between) order statistics
-    that are each the only unit of their jurisdiction (that unit *is* the jurisdiction's
-    figure for the kind). Within a jurisdiction: ≥ 20 units.
+    percentile may sit on (or between) order statistics that are each the only unit of their
+    jurisdiction (that unit *is* the jurisdiction's figure for the kind), nor equal, or equal
+    the interpolation at its own weight between, any two of the jurisdictions' own figures
+    (whole-wave figures and lone units' figures), whichever units it was computed from.
+    Within a jurisdiction: ≥ 20 units.
     """
     n_units = len(group)
     if n_units < intervals.MIN_RANK_UNITS:
@@ -646,12 +648,21 @@ def _cell(
     if national:
         order = np.argsort(values, kind="stable")
         lone = np.array([by_j[group[i][0]] == 1 for i in order])
+        # Jurisdictions' own figures: their whole-wave figures and every unit that is its
+        # jurisdiction's only one of the kind. Unit figures are ratios of small counts and tie
+        # often, so a percentile between two other units can still land on one of these
+        # values, or between two of them, by value: that is checked as well as by position.
+        own = np.array(
+            [*figures.values(), *(v for j, v in group if by_j[j] == 1)], dtype=np.float64
+        )
         for level, value in zip(intervals.BENCHMARK_LEVELS, q, strict=True):
             h = (n_units - 1) * level / 100.0
             used = {int(np.floor(h)), int(np.ceil(h))}
             if all(lone[i] for i in used):
                 return BenchmarkCell(scale, kind, Hidden("benchmark_reveals_jurisdiction"))
-            if any(abs(value - f) < 1e-9 for f in figures.values()):
+            frac = h - np.floor(h)
+            between = own[:, None] + frac * (own[None, :] - own[:, None])
+            if np.any(np.abs(own - value) < 1e-9) or np.any(np.abs(between - value) < 1e-9):
                 return BenchmarkCell(scale, kind, Hidden("benchmark_reveals_jurisdiction"))
     p10, p25, p50, p75, p90 = (float(v) for v in q)
     return BenchmarkCell(

@@ -648,23 +648,30 @@ def invariance(
     return _invariance(groups, factors, items)
 
 
+_STEPS = ("configural", "metric", "scalar")
+
+
 def _invariance(
-    groups: list[_Moments], factors: dict[str, list[str]], items: list[str]
+    groups: list[_Moments],
+    factors: dict[str, list[str]],
+    items: list[str],
+    steps: Sequence[str] = _STEPS,
 ) -> dict[str, CfaFit]:
+    unknown = sorted(set(steps) - set(_STEPS))
+    if unknown:
+        raise ValueError(f"unknown invariance step {unknown[0]!r}")
     if len(groups) < 2:
         fit = _failed(sum(g.n for g in groups), 0, "invariance needs at least two groups")
-        return {"configural": fit, "metric": fit, "scalar": fit}
+        return dict.fromkeys(steps, fit)
+    constraints = {
+        "configural": {},
+        "metric": {"equal_loadings": True},
+        "scalar": {"equal_loadings": True, "equal_intercepts": True},
+    }
     return {
-        "configural": _fit(groups, factors, items, meanstructure=True),
-        "metric": _fit(groups, factors, items, meanstructure=True, equal_loadings=True),
-        "scalar": _fit(
-            groups,
-            factors,
-            items,
-            meanstructure=True,
-            equal_loadings=True,
-            equal_intercepts=True,
-        ),
+        step: _fit(groups, factors, items, meanstructure=True, **constraints[step])
+        for step in _STEPS
+        if step in steps
     }
 
 
@@ -717,16 +724,18 @@ def invariance_from_moments(
     groups: Sequence[tuple[int, FloatArray, FloatArray]],
     items: Sequence[str],
     factors: dict[str, list[str]],
+    *,
+    steps: Sequence[str] = _STEPS,
 ) -> dict[str, CfaFit]:
     """:func:`invariance` from per-group ``(n, mean, covariance with divisor N)``.
 
     Identical to :func:`invariance` on the rows the moments came from (groups in the same
     order). R: ``cfa(model, sample.cov = list(...), sample.mean = list(...), sample.nobs = c(...),
-    group.equal = ...)``.
+    group.equal = ...)``. ``steps`` fits only some of the three (each is fitted on its own).
     """
     ordered = _check_model(items, factors)
     moments = []
     for n, mean, cov in groups:
         m, s = _reorder(items, ordered, mean, cov)
         moments.append(_given(int(n), m, s))
-    return _invariance(moments, factors, ordered)
+    return _invariance(moments, factors, ordered, steps)

@@ -358,3 +358,24 @@ def publish(
         jurisdiction=jurisdiction,
         exclude_straightlining=exclude_straightlining,
     )
+
+
+def national_benchmark(peers: Peers, kind: str, scale: str) -> BenchmarkCell:
+    """The national benchmark of one (unit kind, scale) over ``peers`` alone, with its rules.
+
+    The same decision :func:`publish` makes for a wave's national comparison, for a reader
+    that is no jurisdiction (the national coordinator): every unit of a jurisdiction in
+    ``peers.sharing`` counts; ≥ 20 units from ≥ 5 jurisdictions, none holding more than half,
+    and no percentile equal to, or interpolated between, jurisdictions' own figures.
+    Percentiles are R ``quantile(type = 7)`` of the units' % positive, each unit weighted
+    equally.
+    """
+    from scoring._publish import _cell
+
+    group = [
+        (u.jurisdiction, u.pct_positive)
+        for u in peers.units
+        if u.jurisdiction in peers.sharing and u.kind == kind and u.scale == scale
+    ]
+    figures = {j: f for (j, s), f in peers.jurisdiction_figures.items() if s == scale}
+    return _cell(scale, kind, group, figures, True)

@@ -407,3 +407,230 @@ def reliability_from_moments(m: Moments) -> Reliability:
         cor = c / np.outer(sd, sd)
     np.fill_diagonal(cor, 1.0)
     return reliability_from_covariance(c, cor, m.n, list(m.items))
+
+
+@dataclass(frozen=True)
+class PairSums:
+    """Pairwise sums of one language group's raw answers (before reverse-scoring).
+
+    For items a and b, over the respondents who answered both: ``n[a, b]``, ``s[a, b]`` = Σ x_a
+    (so ``s[b, a]`` = Σ x_b) and ``q[a, b]`` = Σ x_a x_b. Every entry adds up over disjoint groups
+    of respondents, so pooling jurisdictions is exact. This is what the mixer keeps per language
+    (``app.services.background``): a response never carries its language.
+    """
+
+    items: tuple[str, ...]
+    respondents: int
+    n: FloatArray
+    s: FloatArray
+    q: FloatArray
+
+    def items_of(self, a: int, b: int) -> tuple[str, str]:
+        return self.items[a], self.items[b]
+
+    def to_dict(self) -> dict[str, Any]:
+        p = len(self.items)
+        pairs = [
+            [*self.items_of(a, b), int(self.n[a, b]), self.s[a, b], self.s[b, a], self.q[a, b]]
+            for a in range(p)
+            for b in range(a, p)
+            if self.n[a, b] > 0
+        ]
+        return {"respondents": self.respondents, "items": list(self.items), "pairs": pairs}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PairSums:
+        items = tuple(str(i) for i in data["items"])
+        position = {item: i for i, item in enumerate(items)}
+        p = len(items)
+        n, s, q = np.zeros((p, p)), np.zeros((p, p)), np.zeros((p, p))
+        for item_a, item_b, pair_n, sum_a, sum_b, sum_ab in data["pairs"]:
+            a, b = position[str(item_a)], position[str(item_b)]
+            n[a, b] = n[b, a] = int(pair_n)
+            s[a, b], s[b, a] = float(sum_a), float(sum_b)
+            q[a, b] = q[b, a] = float(sum_ab)
+        respondents = int(data["respondents"])
+        if respondents < 0 or (n < 0).any() or not (np.isfinite(s).all() and np.isfinite(q).all()):
+            raise ValueError("pair sums: counts must be ≥ 0 and every number finite")
+        return cls(items, respondents, n, s, q)
+
+
+def pair_sums(items: pd.DataFrame) -> PairSums:
+    """:class:`PairSums` of the rows of ``items`` (raw answers, NaN = not answered)."""
+    x = items.to_numpy(dtype=np.float64, na_value=np.nan)
+    answered = (~np.isnan(x)).astype(np.float64)
+    values = np.where(answered == 1.0, x, 0.0)
+    respondents = int(answered.any(axis=1).sum())
+    return PairSums(
+        tuple(map(str, items.columns)),
+        respondents,
+        answered.T @ answered,
+        values.T @ answered,
+        values.T @ values,
+    )
+
+
+def pool_pair_sums(parts: Iterable[PairSums]) -> PairSums:
+    """Pair sums of the union of disjoint groups (every entry adds up)."""
+    parts = list(parts)
+    if not parts:
+        raise ValueError("nothing to pool")
+    items = parts[0].items
+    if any(p.items != items for p in parts):
+        raise ValueError("cannot pool pair sums of different items")
+    return PairSums(
+        items,
+        sum(p.respondents for p in parts),
+        sum((p.n for p in parts), np.zeros_like(parts[0].n)),
+        sum((p.s for p in parts), np.zeros_like(parts[0].s)),
+        sum((p.q for p in parts), np.zeros_like(parts[0].q)),
+    )
+
+
+def pairwise_moments(
+    sums: PairSums, reverse: Mapping[str, int]
+) -> tuple[int, FloatArray, FloatArray]:
+    """``(n, means, covariance with divisor n)`` for a CFA, after reverse-scoring.
+
+    Parameters
+    ----------
+    sums : PairSums
+        Raw answers' pair sums.
+    reverse : Mapping[str, int]
+        Reverse-keyed item → its number of answer options P (y = P + 1 - x).
+
+    Notes
+    -----
+    Pairwise deletion (R ``cov(x, use = "pairwise.complete.obs")``): each covariance uses the
+    respondents who answered both items, each mean everyone who answered the item, and the one n
+    a CFA needs is the smallest pair count (the conservative choice). When every respondent
+    answered every item this is exactly the listwise moments: the same as :func:`moments`.
+    Reverse-scoring changes only signs and means: cov(y_a, x_b) = -cov(x_a, x_b) and
+    mean(y_a) = P + 1 - mean(x_a).
+    """
+    n = sums.n
+    if (n < 2).any():
+        raise ValueError("a pair of items was answered together by fewer than 2 respondents")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = (sums.q - sums.s * sums.s.T / n) / (n - 1.0)
+    mean = np.diag(sums.s) / np.diag(n)
+    sign = np.array([-1.0 if item in reverse else 1.0 for item in sums.items])
+    flip = np.array([float(reverse.get(item, 0) + 1) for item in sums.items])
+    mean = np.where(sign < 0, flip - mean, mean)
+    cov = cov * np.outer(sign, sign)
+    total = int(n.min())
+    out: FloatArray = (cov + cov.T) / 2.0 * (total - 1.0) / total
+    return total, mean, out
+
+
+#: The usual rule for a step of measurement invariance (Cheung & Rensvold 2002): CFI drops by at
+#: most .01 from the step before.
+DELTA_CFI = 0.01
+_STEPS = ("configural", "metric", "scalar")
+
+
+@dataclass(frozen=True)
+class ScaleInvariance:
+    """One scale's invariance across groups, fitted as a one-factor model on its own items.
+
+    ``cfi`` per step (None where the model has no degrees of freedom or did not converge);
+    ``broken``: the first step whose CFI drops by more than :data:`DELTA_CFI` (None: none does,
+    or it cannot be told); ``items``: the items whose removal brings that step back within the
+    rule (or, when no single one does, the one that helps most).
+    """
+
+    scale: str
+    cfi: dict[str, float | None]
+    broken: str | None
+    items: tuple[str, ...]
+
+
+def _cfis(fits: Mapping[str, Any]) -> dict[str, float | None]:
+    out: dict[str, float | None] = dict.fromkeys(_STEPS)
+    for step, fit in fits.items():
+        if fit.converged and fit.df == 0:
+            # A just-identified model reproduces the moments exactly: χ² = 0, so CFI = 1.
+            out[step] = 1.0
+        elif fit.converged and math.isfinite(fit.cfi):
+            out[step] = float(fit.cfi)
+        else:
+            out[step] = None
+    return out
+
+
+def first_broken_step(cfi: Mapping[str, float | None]) -> str | None:
+    """The first of metric, scalar whose CFI falls more than :data:`DELTA_CFI` below the step
+    before (None if none does or a CFI is missing)."""
+    for before, step in (("configural", "metric"), ("metric", "scalar")):
+        a, b = cfi.get(before), cfi.get(step)
+        if a is None or b is None:
+            return None
+        if a - b > DELTA_CFI + 1e-12:
+            return step
+    return None
+
+
+def _subset(
+    groups: Sequence[tuple[int, FloatArray, FloatArray]], index: Sequence[int]
+) -> list[tuple[int, FloatArray, FloatArray]]:
+    return [(n, mean[list(index)], cov[np.ix_(index, index)]) for n, mean, cov in groups]
+
+
+def scale_invariance(
+    groups: Sequence[tuple[int, FloatArray, FloatArray]],
+    items: Sequence[str],
+    scales: Mapping[str, Sequence[str]],
+) -> list[ScaleInvariance]:
+    """Configural, metric and scalar invariance of each scale on its own, and what breaks it.
+
+    Parameters
+    ----------
+    groups : sequence of (n, means, covariance with divisor n)
+        One per group (jurisdiction or language), over ``items``.
+    items : Sequence[str]
+        Item of each mean and row/column.
+    scales : Mapping[str, Sequence[str]]
+        Scale → its items.
+
+    Notes
+    -----
+    Each scale is the one-factor model of :func:`scoring.invariance_from_moments` on its items
+    (lavaan ``cfa("f =~ i1 + i2 + ...", group = ..., group.equal = ...)``). A scale with three
+    items has no degrees of freedom at the configural step: that model fits exactly (CFI 1).
+    For a scale of four or more items whose metric or scalar step breaks the ΔCFI rule,
+    each item is left out in turn and the two steps refitted: the items whose removal restores
+    the rule are the ones that break it. This is a leave-one-out screen, not a partial
+    invariance model.
+    """
+    from scoring.cfa import invariance_from_moments
+
+    position = {item: i for i, item in enumerate(items)}
+    out: list[ScaleInvariance] = []
+    for key, members in scales.items():
+        index = [position[i] for i in members]
+        fits = invariance_from_moments(_subset(groups, index), list(members), {key: list(members)})
+        cfi = _cfis(fits)
+        broken = first_broken_step(cfi)
+        culprits: tuple[str, ...] = ()
+        if broken is not None and len(members) >= 4:
+            before = _STEPS[_STEPS.index(broken) - 1]
+            gaps: dict[str, float] = {}
+            for drop in members:
+                rest = [i for i in members if i != drop]
+                sub = invariance_from_moments(
+                    _subset(groups, [position[i] for i in rest]),
+                    rest,
+                    {key: rest},
+                    steps=(before, broken),
+                )
+                c = _cfis(sub)
+                a, b = c[before], c[broken]
+                if a is not None and b is not None:
+                    gaps[drop] = a - b
+            within = tuple(i for i in members if i in gaps and gaps[i] <= DELTA_CFI + 1e-12)
+            if within:
+                culprits = within
+            elif gaps:
+                culprits = (min(gaps, key=lambda i: gaps[i]),)
+        out.append(ScaleInvariance(key, cfi, broken, culprits))
+    return out

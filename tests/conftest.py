@@ -1,6 +1,8 @@
 """Shared fixtures: one migrated database per session, each test in a rolled-back transaction.
 
-Set ``TEST_DATABASE_URL`` to run the whole suite on PostgreSQL; otherwise a SQLite file is used.
+Set ``TEST_DATABASE_URL`` to run the suite on PostgreSQL; otherwise a SQLite file is used. The
+PostgreSQL leg leaves out the packages that never open a database (``scoring``, ``surveys`` and
+``app/reporting`` are pure by design, see STYLE.md): running them twice would prove nothing new.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import create_app
+from app import catalog, create_app
 from app import keys as keys_module
 from app.db import get_database, make_engine
 from app.migrate import upgrade
 from app.services.sealing import Keyring, PublicKey, read_keyring
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
+
+# A fresh clone has no compiled catalogs (.mo files are built, not committed).
+catalog.compile_catalogs()
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,20 @@ TEST_KEYS = _test_keys()
 
 def pytest_report_header() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
-    return f"database: {'PostgreSQL ' + url if url else 'SQLite (TEST_DATABASE_URL not set)'}"
+    if url:
+        return f"database: PostgreSQL {url} (without {', '.join(sorted(DATABASE_FREE))})"
+    return "database: SQLite (TEST_DATABASE_URL not set)"
+
+
+# Test folders whose code under test takes no session and no engine.
+DATABASE_FREE = frozenset({"scoring", "surveys", "reporting"})
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    here = Path(__file__).parent
+    if os.environ.get("TEST_DATABASE_URL") and collection_path.parent == here:
+        return collection_path.name in DATABASE_FREE or None
+    return None
 
 
 def is_postgres() -> bool:

@@ -101,10 +101,17 @@ def test_demo_prints_a_login_and_three_working_survey_links(seeded: dict) -> Non
     assert links == [line.strip() for line in seeded["outputs"][1].splitlines() if "/s/" in line]
 
 
-def test_six_jurisdictions_one_keeping_its_benchmarks(seeded: dict) -> None:
-    rows = seeded["db"].execute("SELECT shares_benchmarks FROM jurisdictions").fetchall()
+def test_six_jurisdictions_each_closed_wave_contributes_benchmark_figures(seeded: dict) -> None:
+    db = seeded["db"]
+    assert db.execute("SELECT count(*) FROM jurisdictions").fetchone()[0] == 6
+    # Every closed wave has an approved contribution at benchmark level or above, so each
+    # jurisdiction's reports compare with the five others (a reader is never in its own group).
+    rows = db.execute(
+        "SELECT w.id, c.level FROM waves w LEFT JOIN contributions c ON c.wave_id = w.id "
+        "WHERE w.status = 'closed'"
+    ).fetchall()
     assert len(rows) == 6
-    assert sorted(r[0] for r in rows) == [0, 1, 1, 1, 1, 1]
+    assert all(level is not None and level.lower() != "none" for _, level in rows), rows
 
 
 def test_each_jurisdiction_has_last_years_closed_wave_and_an_open_one(seeded: dict) -> None:
@@ -262,3 +269,51 @@ def test_every_file_the_demo_made_is_owner_only(seeded: dict) -> None:
     for path in made:
         mode = stat.S_IMODE(path.lstat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), (path.name, oct(mode))
+
+
+def test_the_coordinator_sees_the_national_home_and_a_report_from_the_demo_contributions(
+    seeded: dict,
+) -> None:
+    connection = seeded["db"]
+    assert isinstance(connection, sqlite3.Connection)
+    received = connection.execute(
+        "SELECT jurisdiction_slug, level FROM received_contributions ORDER BY jurisdiction_slug"
+    ).fetchall()
+    assert received == [
+        ("alder", "psychometric"),
+        ("birch-valley", "psychometric"),
+        ("cedar", "research_extract"),
+        ("dogwood", "psychometric"),
+        ("elm-river", "benchmark"),
+        ("fir-coast", "benchmark"),
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL"}}
+    env["INSTANCE_PATH"] = str(seeded["instance"])
+    script = (
+        "from app import create_app\n"
+        "from app.db import get_session\n"
+        "from app.models import User\n"
+        "from app.services import national_report\n"
+        "from sqlalchemy import select\n"
+        "app = create_app(demo=True)\n"
+        "with app.app_context():\n"
+        "    s = get_session()\n"
+        "    user = s.scalars(select(User).where(User.email == 'national@demo.example')).one()\n"
+        "    home = national_report.national_home(s, user)\n"
+        "    report = national_report.build_national_report(s, user)\n"
+        "    print(home.benchmarks.sources.jurisdictions)\n"
+        "    print(home.received, home.psychometric, len(report.cfa), repr(report.empty_reason))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    sources, received_count, psychometric, fits, empty = result.stdout.split()[-5:]
+    assert sources == "6"  # the coordinator's benchmarks: every sharing jurisdiction
+    assert (received_count, psychometric, empty) == ("6", "4", "''")
+    assert int(fits) >= 1  # at least the nation's CFA

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Flask, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -35,12 +36,12 @@ def _signed_in_only() -> ResponseReturnValue | None:
 
 @bp.errorhandler(PermissionDenied)
 def _forbidden(error: PermissionDenied) -> ResponseReturnValue:
-    return render_template("admin/error.html", title="Not allowed", message=str(error)), 403
+    return render_template("admin/error.html", title=_("Not allowed"), message=str(error)), 403
 
 
 @bp.errorhandler(NotFound)
 def _not_found(error: NotFound) -> ResponseReturnValue:
-    return render_template("admin/error.html", title="Not found", message=str(error)), 404
+    return render_template("admin/error.html", title=_("Not found"), message=str(error)), 404
 
 
 @bp.app_template_filter("in_zone")
@@ -55,7 +56,7 @@ def _in_zone(moment: datetime | None, timezone: str) -> str:
 def _closing_day(moment: datetime, timezone: str) -> str:
     """A wave closes at the end of a day: name that day, as the administrator chose it."""
     last = _local(moment, timezone) - timedelta(seconds=1)
-    return f"the end of {last:%Y-%m-%d} ({timezone})"
+    return str(_("the end of %(day)s (%(zone)s)", day=last.strftime("%Y-%m-%d"), zone=timezone))
 
 
 def _local(moment: datetime, timezone: str) -> datetime:
@@ -67,8 +68,8 @@ def _local(moment: datetime, timezone: str) -> datetime:
 
 
 def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
-    message = "The upload is larger than 20 MB. Split the roster or remove unused columns."
-    return render_template("admin/error.html", title="File too large", message=message), 413
+    message = _("The upload is larger than 20 MB. Split the roster or remove unused columns.")
+    return render_template("admin/error.html", title=_("File too large"), message=message), 413
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 
@@ -23,9 +24,20 @@ def daily_responses_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="chart-title chart-desc" width="{width}" height="{height}">',
-        '<title id="chart-title">Responses per day</title>',
-        f'<desc id="chart-desc">{len(points)} days from {points[0][0]} to {points[-1][0]}; '
-        f"{total} responses in all; at most {peak} on one day.</desc>",
+        f'<title id="chart-title">{escape(_("Responses per day"))}</title>',
+        '<desc id="chart-desc">'
+        + escape(
+            _(
+                "%(days)s days from %(first)s to %(last)s; %(total)s responses in all; "
+                "at most %(peak)s on one day.",
+                days=len(points),
+                first=points[0][0],
+                last=points[-1][0],
+                total=total,
+                peak=peak,
+            )
+        )
+        + "</desc>",
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
         'stroke="#444" stroke-width="1"/>',
         f'<text x="{left - 6}" y="{top + 10}" font-size="11" text-anchor="end">{peak}</text>',

@@ -143,7 +143,7 @@ def users_invite(
         unit_paths=units,
     )
     token = accounts.make_link_token(current_app.config["SECRET_KEY"], user, "invitation")
-    sent = send_account_link(user.email, token, "invitation")
+    sent = send_account_link(user.email, token, "invitation", user.language)
     click.echo(
         f"invited {user.role.value} {user.email} (id {user.id}); "
         f"email {'sent' if sent else 'NOT sent'}"
@@ -164,7 +164,7 @@ def users_reset_password(email: str, print_link: bool) -> None:
     if not user.active:
         raise users.UserError(f"{user.email} is deactivated: activate it first")
     token = accounts.make_link_token(current_app.config["SECRET_KEY"], user, "reset")
-    sent = send_account_link(user.email, token, "reset")
+    sent = send_account_link(user.email, token, "reset", user.language)
     click.echo(f"password link for {user.email}: email {'sent' if sent else 'NOT sent'}")
     if print_link:
         click.echo(account_link(token, "reset"))

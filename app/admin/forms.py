@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -27,23 +28,30 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app import catalog
+
 
 class ActionForm(FlaskForm):  # type: ignore[misc]
     """A button that changes something: only the CSRF token."""
 
 
 class JurisdictionForm(FlaskForm):  # type: ignore[misc]
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(
-        "Short name (in URLs and the CLI)", validators=[DataRequired(), Length(max=64)]
+        _l("Short name (in URLs and the CLI)"), validators=[DataRequired(), Length(max=64)]
     )
-    shares_benchmarks = BooleanField("Contributes to national benchmarks", default=True)
+    shares_benchmarks = BooleanField(_l("Contributes to national benchmarks"), default=True)
+
+
+def _language_choices() -> list[SelectChoice]:
+    """Every language with a catalog, named in itself ("English", "Español")."""
+    return [SelectChoice(code, catalog.language_name(code)) for code in catalog.catalog_languages()]
 
 
 _ROLES = (
-    SelectChoice("leader", "Leader (reads reports of its units)"),
-    SelectChoice("jurisdiction_admin", "Jurisdiction administrator"),
-    SelectChoice("national", "National coordinator"),
+    SelectChoice("leader", _l("Leader (reads reports of its units)")),
+    SelectChoice("jurisdiction_admin", _l("Jurisdiction administrator")),
+    SelectChoice("national", _l("National coordinator")),
 )
 
 
@@ -53,18 +61,18 @@ def role_choices(*, national: bool) -> list[SelectChoice]:
 
 
 class UserForm(FlaskForm):  # type: ignore[misc]
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
-    role = SelectField("Role", choices=list(_ROLES))
-    jurisdiction = SelectField("Jurisdiction", coerce=int, validate_choice=False, default=0)
-    units = TextAreaField("Units (leaders: one path per line, e.g. Region 3 / Office A)")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
+    role = SelectField(_l("Role"), choices=list(_ROLES))
+    jurisdiction = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=False, default=0)
+    units = TextAreaField(_l("Units (leaders: one path per line, e.g. Region 3 / Office A)"))
     password = PasswordField(
-        "Initial password (leave empty to send an invitation by email instead)",
+        _l("Initial password (leave empty to send an invitation by email instead)"),
         validators=[Optional(), Length(min=12, max=200)],
     )
 
 
 class RosterUploadForm(FlaskForm):  # type: ignore[misc]
-    file = FileField("Roster file (.csv or .xlsx, at most 20 MB)", validators=[FileRequired()])
+    file = FileField(_l("Roster file (.csv or .xlsx, at most 20 MB)"), validators=[FileRequired()])
 
 
 class RosterConfirmForm(FlaskForm):  # type: ignore[misc]
@@ -86,29 +94,31 @@ def _after_opening(form: FlaskForm, field: DateField) -> None:
 
 class WaveForm(FlaskForm):  # type: ignore[misc]
     year = IntegerField(
-        "Year", default=lambda: date.today().year, validators=[NumberRange(2000, 2100)]
+        _l("Year"), default=lambda: date.today().year, validators=[NumberRange(2000, 2100)]
     )
-    instrument = SelectField("Instrument", validate_choice=False)
-    opens = DateField("Opens on", default=date.today, validators=[DataRequired()])
+    instrument = SelectField(_l("Instrument"), validate_choice=False)
+    opens = DateField(_l("Opens on"), default=date.today, validators=[DataRequired()])
     closes = DateField(
-        "Closes at the end of",
+        _l("Closes at the end of"),
         default=lambda: date.today() + timedelta(days=21),
         validators=[DataRequired(), _not_before_today, _after_opening],
     )
     timezone = StringField(
-        "Time zone", default="America/Chicago", validators=[DataRequired(), Length(max=64)]
+        _l("Time zone"), default="America/Chicago", validators=[DataRequired(), Length(max=64)]
     )
     reminder_max = IntegerField(
-        "At most this many reminders", default=2, validators=[NumberRange(0, 10)]
+        _l("At most this many reminders"), default=2, validators=[NumberRange(0, 10)]
     )
     reminder_min_days = IntegerField(
-        "At least this many days apart", default=7, validators=[NumberRange(0, 60)]
+        _l("At least this many days apart"), default=7, validators=[NumberRange(0, 60)]
     )
     min_report_n = IntegerField(
-        "Smallest group shown in results", default=5, validators=[Optional(), NumberRange(3, 100)]
+        _l("Smallest group shown in results"),
+        default=5,
+        validators=[Optional(), NumberRange(3, 100)],
     )
     pool_k = IntegerField(
-        "Shuffle pool size", default=10, validators=[Optional(), NumberRange(2, 100)]
+        _l("Shuffle pool size"), default=10, validators=[Optional(), NumberRange(2, 100)]
     )
 
 
@@ -116,54 +126,61 @@ class WaveEditForm(FlaskForm):  # type: ignore[misc]
     """A draft's settings; for an open wave only the closing day and reminders are used."""
 
     # InputRequired, not DataRequired: the latter would replace "Not a valid date value".
-    opens = DateField("Opens on", validators=[InputRequired()])
+    opens = DateField(_l("Opens on"), validators=[InputRequired()])
     closes = DateField(
-        "Closes at the end of",
+        _l("Closes at the end of"),
         validators=[InputRequired(), _not_before_today, _after_opening],
     )
-    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
-    reminder_max = IntegerField("At most this many reminders", validators=[NumberRange(0, 10)])
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
+    reminder_max = IntegerField(_l("At most this many reminders"), validators=[NumberRange(0, 10)])
     reminder_min_days = IntegerField(
-        "At least this many days apart", validators=[NumberRange(0, 60)]
+        _l("At least this many days apart"), validators=[NumberRange(0, 60)]
     )
-    min_report_n = IntegerField("Smallest group shown in results", validators=[NumberRange(3, 100)])
-    pool_k = IntegerField("Shuffle pool size", validators=[NumberRange(2, 100)])
+    min_report_n = IntegerField(
+        _l("Smallest group shown in results"), validators=[NumberRange(3, 100)]
+    )
+    pool_k = IntegerField(_l("Shuffle pool size"), validators=[NumberRange(2, 100)])
 
 
 class StaffAddForm(FlaskForm):  # type: ignore[misc]
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
     unit = StringField(
-        "Unit (its path, e.g. Region 1 / Office A / Team 3)",
+        _l("Unit (its path, e.g. Region 1 / Office A / Team 3)"),
         validators=[DataRequired(), Length(max=1000)],
     )
     language = SelectField(
-        "Language of the emails",
-        choices=[SelectChoice("en", "English"), SelectChoice("es", "Spanish")],
+        _l("Language of the emails"),
+        choices=_language_choices(),
     )
 
 
 class StaffMoveForm(FlaskForm):  # type: ignore[misc]
-    unit = StringField("Move to unit", validators=[DataRequired(), Length(max=1000)])
+    unit = StringField(_l("Move to unit"), validators=[DataRequired(), Length(max=1000)])
 
 
 class MailSettingsForm(FlaskForm):  # type: ignore[misc]
     sender_name = StringField(
-        "Sender name (empty: “<jurisdiction> staff survey”)", validators=[Length(max=100)]
+        _l("Sender name (empty: “<jurisdiction> staff survey”)"), validators=[Length(max=100)]
     )
     reply_to = StringField(
-        "Reply-to address for questions (empty: none)", validators=[Length(max=320)]
+        _l("Reply-to address for questions (empty: none)"), validators=[Length(max=320)]
     )
-    intro_en = TextAreaField("Introduction in English (optional)", validators=[Length(max=1000)])
-    intro_es = TextAreaField("Introduction in Spanish (optional)", validators=[Length(max=1000)])
+    intro_en = TextAreaField(
+        _l("Introduction in English (optional)"), validators=[Length(max=1000)]
+    )
+    intro_es = TextAreaField(
+        _l("Introduction in Spanish (optional)"), validators=[Length(max=1000)]
+    )
 
 
 class MailTestForm(FlaskForm):  # type: ignore[misc]
-    language = SelectField(
-        "Language", choices=[SelectChoice("en", "English"), SelectChoice("es", "Spanish")]
-    )
+    language = SelectField(_l("Language"), choices=_language_choices())
     kind = SelectField(
-        "Message",
-        choices=[SelectChoice("invitation", "Invitation"), SelectChoice("reminder", "Reminder")],
+        _l("Message"),
+        choices=[
+            SelectChoice("invitation", _l("Invitation")),
+            SelectChoice("reminder", _l("Reminder")),
+        ],
     )
 
 
@@ -171,12 +188,12 @@ class SharingForm(FlaskForm):  # type: ignore[misc]
     """A wave's data-sharing level and the agreement it rests on."""
 
     level = SelectField(
-        "What may leave this jurisdiction",
+        _l("What may leave this jurisdiction"),
         choices=[
-            SelectChoice("none", "Nothing"),
-            SelectChoice("benchmark", "Benchmark figures of shown units"),
-            SelectChoice("psychometric", "Psychometric statistics (no respondent rows)"),
-            SelectChoice("research_extract", "De-identified research extract"),
+            SelectChoice("none", _l("Nothing")),
+            SelectChoice("benchmark", _l("Benchmark figures of shown units")),
+            SelectChoice("psychometric", _l("Psychometric statistics (no respondent rows)")),
+            SelectChoice("research_extract", _l("De-identified research extract")),
         ],
     )
-    reference = StringField("Agreement reference", validators=[Length(max=200)])
+    reference = StringField(_l("Agreement reference"), validators=[Length(max=200)])

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 import surveys
@@ -30,6 +32,7 @@ from app.admin.forms import (
 from app.auth import current_admin
 from app.auth.links import send_account_link
 from app.db import get_session
+from app.i18n import language_in_page, languages, page_language
 from app.models import Role, User
 from app.services import (
     access,
@@ -96,7 +99,7 @@ def jurisdictions_page() -> ResponseReturnValue:
         except jurisdictions.JurisdictionError as error:
             flash(str(error), "error")
         else:
-            flash(f"Jurisdiction {created.name} created.", "ok")
+            flash(_("Jurisdiction %(name)s created.", name=created.name), "ok")
             return redirect(url_for("admin.jurisdictions"))
     listed = jurisdictions.list_jurisdictions(get_session(), actor)
     status = 400 if request.method == "POST" else 200
@@ -148,23 +151,51 @@ def users_page() -> ResponseReturnValue:
             flash(str(error), "error")
         else:
             if form.password.data:
-                flash(f"Account {form.email.data} created.", "ok")
+                flash(_("Account %(email)s created.", email=form.email.data), "ok")
             elif _send_link(invited, "invitation"):
-                flash(f"Account {invited.email} created; an invitation email is on its way.", "ok")
+                flash(
+                    _(
+                        "Account %(email)s created; an invitation email is on its way.",
+                        email=invited.email,
+                    ),
+                    "ok",
+                )
             else:
                 flash(
-                    f"Account {invited.email} created, but the invitation email could not be "
-                    "sent. Use “Send a password link” once mail works again.",
+                    _(
+                        "Account %(email)s created, but the invitation email could not be sent. "
+                        "Use “Send a password link” once mail works again.",
+                        email=invited.email,
+                    ),
                     "error",
                 )
             return redirect(url_for("admin.users"))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/users.html", form=form, users=listed, action=ActionForm()), status
+    query = " ".join(request.args.get("q", "").split())[:100]
+    found = [u for u in listed if query.casefold() in _account_text(u)]
+    pages = max(1, -(-len(found) // USERS_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    shown = found[(page - 1) * USERS_PER_PAGE : page * USERS_PER_PAGE]
+    listing = {"query": query, "total": len(found), "page": page, "pages": pages}
+    return render_template(
+        "admin/users.html", form=form, users=shown, listing=listing, action=ActionForm()
+    ), status
+
+
+#: Accounts per page of the accounts list (a national list holds every jurisdiction's).
+USERS_PER_PAGE = 50
+#: Events per page of the audit log.
+AUDIT_PER_PAGE = 50
+
+
+def _account_text(user: User) -> str:
+    """What the accounts search looks in: address, role, units (lower case)."""
+    return " ".join([user.email, user.role.value, *(u.path for u in user.units)]).casefold()
 
 
 def _send_link(user: User, purpose: str) -> bool:
     token = accounts.make_link_token(current_app.config["SECRET_KEY"], user, purpose)
-    return send_account_link(user.email, token, purpose)
+    return send_account_link(user.email, token, purpose, user.language)
 
 
 @bp.post("/users/<int:user_id>/password-link")
@@ -182,9 +213,12 @@ def user_password_link(user_id: int) -> ResponseReturnValue:
         )
         get_session().commit()
         if _send_link(target, "reset"):
-            flash(f"A link to choose a new password was sent to {target.email}.", "ok")
+            flash(
+                _("A link to choose a new password was sent to %(email)s.", email=target.email),
+                "ok",
+            )
         else:
-            flash("The email could not be sent; check the mail settings and try again.", "error")
+            flash(_("The email could not be sent; check the mail settings and try again."), "error")
     return redirect(url_for("admin.users"))
 
 
@@ -244,7 +278,7 @@ def roster_confirm() -> ResponseReturnValue:
     jurisdiction_id = _own_jurisdiction(actor)
     form = RosterConfirmForm()
     if not form.validate_on_submit():
-        flash("The confirmation was incomplete; upload the file again.", "error")
+        flash(_("The confirmation was incomplete; upload the file again."), "error")
         return redirect(url_for("admin.roster"))
     folder = roster.staging_folder(current_app.instance_path, jurisdiction_id)
     try:
@@ -259,12 +293,18 @@ def roster_confirm() -> ResponseReturnValue:
             expected_checksum=form.checksum.data,
         )
     except roster.RosterInvalid as error:
-        flash(f"Nothing was imported: {error}", "error")
+        flash(_("Nothing was imported: %(error)s", error=error), "error")
         return redirect(url_for("admin.roster"))
     roster.discard_staged(folder, form.staged.data)
     flash(
-        f"Roster imported: {result.staff} staff, {result.units_created} new units, "
-        f"{result.people_deactivated} people and {result.units_deactivated} units made inactive.",
+        _(
+            "Roster imported: %(staff)s staff, %(units_created)s new units, "
+            "%(people_deactivated)s people and %(units_deactivated)s units made inactive.",
+            staff=result.staff,
+            units_created=result.units_created,
+            people_deactivated=result.people_deactivated,
+            units_deactivated=result.units_deactivated,
+        ),
         "ok",
     )
     return redirect(url_for("admin.roster"))
@@ -278,16 +318,18 @@ def roster_cancel() -> ResponseReturnValue:
     if form.validate_on_submit():
         folder = roster.staging_folder(current_app.instance_path, jurisdiction_id)
         roster.discard_staged(folder, form.staged.data)
-        flash("Import cancelled; nothing changed.", "ok")
+        flash(_("Import cancelled; nothing changed."), "ok")
     return redirect(url_for("admin.roster"))
 
 
 # --- the jurisdiction's emails -------------------------------------------------------------
 
 
-def _previews(jurisdiction_id: int) -> list[tuple[str, EmailMessage]]:
+def _previews(jurisdiction_id: int) -> list[tuple[str, str, EmailMessage]]:
+    """(title, language, message) of every message in every configured language."""
     out = []
-    for language, label in (("en", "English"), ("es", "Spanish")):
+    for language in languages():
+        label = language_in_page(language)
         for reminder in (False, True):
             message = mail_settings.preview(
                 get_session(),
@@ -300,8 +342,12 @@ def _previews(jurisdiction_id: int) -> list[tuple[str, EmailMessage]]:
                 mail_from=current_app.config["MAIL_FROM"],
                 min_n=current_app.config["MIN_REPORT_N"],
             )
-            title = f"{'Reminder' if reminder else 'Invitation'} in {label}"
-            out.append((title, message))
+            title = (
+                _("Reminder in %(language)s", language=label)
+                if reminder
+                else _("Invitation in %(language)s", language=label)
+            )
+            out.append((title, language, message))
     return out
 
 
@@ -328,9 +374,9 @@ def emails_page() -> ResponseReturnValue:
             )
         except mail_settings.MailSettingsError as error:
             session.rollback()
-            flash(f"Nothing was saved: {error}.", "error")
+            flash(_("Nothing was saved: %(error)s.", error=error), "error")
         else:
-            flash("Email settings saved. The previews below show them.", "ok")
+            flash(_("Email settings saved. The previews below show them."), "ok")
             return redirect(url_for("admin.emails"))
     status = 400 if request.method == "POST" else 200
     return render_template(
@@ -349,7 +395,7 @@ def emails_test() -> ResponseReturnValue:
     jurisdiction_id = _own_jurisdiction(actor)
     form = MailTestForm()
     if not form.validate_on_submit():
-        flash("Choose a language and a message.", "error")
+        flash(_("Choose a language and a message."), "error")
         return redirect(url_for("admin.emails"))
     message = mail_settings.preview(
         get_session(),
@@ -371,9 +417,9 @@ def emails_test() -> ResponseReturnValue:
     )
     get_session().commit()
     if result.outcome == mail.Outcome.SENT:
-        flash(f"A test message is on its way to {actor.email}.", "ok")
+        flash(_("A test message is on its way to %(email)s.", email=actor.email), "ok")
     else:
-        flash(f"The test message was not sent: {result.detail}", "error")
+        flash(_("The test message was not sent: %(detail)s", detail=result.detail), "error")
     return redirect(url_for("admin.emails"))
 
 
@@ -416,7 +462,7 @@ def staff_add() -> ResponseReturnValue:
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
-                flash(f"Nobody was added: {error}", "error")
+                flash(_("Nobody was added: %(error)s", error=error), "error")
         return _back_to_staff()
     try:
         entry = staff.add_person(
@@ -429,9 +475,12 @@ def staff_add() -> ResponseReturnValue:
         )
     except staff.StaffError as error:
         get_session().rollback()
-        flash(f"Nobody was added: {error}", "error")
+        flash(_("Nobody was added: %(error)s", error=error), "error")
     else:
-        flash(f"{entry.email} is on the staff list (invited from the next wave on).", "ok")
+        flash(
+            _("%(email)s is on the staff list (invited from the next wave on).", email=entry.email),
+            "ok",
+        )
     return _back_to_staff()
 
 
@@ -442,15 +491,15 @@ def staff_move(entry_id: int) -> ResponseReturnValue:
     staff.get_entry(get_session(), actor, entry_id)  # scope before anything else
     form = StaffMoveForm()
     if not form.validate_on_submit():
-        flash("Nobody was moved: name the unit to move to.", "error")
+        flash(_("Nobody was moved: name the unit to move to."), "error")
         return _back_to_staff()
     try:
         entry = staff.move_person(get_session(), actor, entry_id, form.unit.data)
     except staff.StaffError as error:
         get_session().rollback()
-        flash(f"Nobody was moved: {error}", "error")
+        flash(_("Nobody was moved: %(error)s", error=error), "error")
     else:
-        flash(f"{entry.email} moved.", "ok")
+        flash(_("%(email)s moved.", email=entry.email), "ok")
     return _back_to_staff()
 
 
@@ -463,7 +512,14 @@ def staff_active(entry_id: int) -> ResponseReturnValue:
         entry = staff.set_person_active(
             get_session(), actor, entry_id, request.form.get("active") == "1"
         )
-        flash(f"{entry.email} is {'back on' if entry.active else 'off'} the staff list.", "ok")
+        flash(
+            (
+                _("%(email)s is back on the staff list.", email=entry.email)
+                if entry.active
+                else _("%(email)s is off the staff list.", email=entry.email)
+            ),
+            "ok",
+        )
     return _back_to_staff()
 
 
@@ -486,7 +542,10 @@ def waves_page() -> ResponseReturnValue:
 
 def _instrument_choices() -> list[SelectChoice]:
     return [
-        SelectChoice(f"{i.key}@{i.version}", f"{i.title.get('en', i.key)} ({i.version})")
+        SelectChoice(
+            f"{i.key}@{i.version}",
+            f"{i.title.get(page_language()) or i.title.get('en', i.key)} ({i.version})",
+        )
         for i in surveys.list_instruments()
     ]
 
@@ -520,7 +579,13 @@ def wave_new() -> ResponseReturnValue:
         except waves.WaveError as error:
             flash(str(error), "error")
         else:
-            flash(f"Wave {wave.year} created as a draft. Launch it when the roster is ready.", "ok")
+            flash(
+                _(
+                    "Wave %(year)s created as a draft. Launch it when the roster is ready.",
+                    year=wave.year,
+                ),
+                "ok",
+            )
             return redirect(url_for("admin.wave", wave_id=wave.id))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/wave_new.html", form=form), status
@@ -545,22 +610,24 @@ def _wave_action(wave_id: int, verb: str) -> ResponseReturnValue:
     session = get_session()
     waves.get_wave(session, actor, wave_id)  # scope before anything else
     if not ActionForm().validate_on_submit():
-        flash("The form expired; try again.", "error")
+        flash(_("The form expired; try again."), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     try:
         if verb == "launch":
             count = waves.launch_wave(session, actor, wave_id, mailer_public=keys.mailer_public())
-            flash(f"Wave launched: {count} invitations queued.", "ok")
+            flash(_("Wave launched: %(count)s invitations queued.", count=count), "ok")
         elif verb == "remind":
             count = waves.remind_wave(session, actor, wave_id)
-            flash(f"Reminder queued for {count} people who have not answered.", "ok")
+            flash(
+                _("Reminder queued for %(count)s people who have not answered.", count=count), "ok"
+            )
         elif verb == "retry":
             count = waves.retry_failed(session, actor, wave_id)
-            flash(f"{count} failed deliveries queued again.", "ok")
+            flash(_("%(count)s failed deliveries queued again.", count=count), "ok")
         else:
             waves.close_wave(session, actor, wave_id, instance_path=current_app.instance_path)
             tasks.mix_wave(wave_id)  # the mixer (it holds the key) moves what is left in the pool
-            flash("Wave closed: links no longer work and email addresses were erased.", "ok")
+            flash(_("Wave closed: links no longer work and email addresses were erased."), "ok")
     except waves.WaveError as error:
         flash(str(error), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
@@ -612,7 +679,7 @@ def wave_edit(wave_id: int) -> ResponseReturnValue:
     session = get_session()
     wave = waves.get_wave(session, actor, wave_id)
     if wave.status.value == "closed":
-        flash("A closed wave cannot be changed.", "error")
+        flash(_("A closed wave cannot be changed."), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     draft = wave.status.value == "draft"
     form = WaveEditForm(obj=None if request.method == "POST" else wave_previews.edit_values(wave))
@@ -634,7 +701,7 @@ def wave_edit(wave_id: int) -> ResponseReturnValue:
             session.rollback()
             flash(str(error), "error")
         else:
-            flash("Wave settings saved.", "ok")
+            flash(_("Wave settings saved."), "ok")
             return redirect(url_for("admin.wave", wave_id=wave_id))
     status = 400 if request.method == "POST" else 200
     return render_template("admin/wave_edit.html", form=form, wave=wave, draft=draft), status
@@ -647,12 +714,12 @@ def wave_edit(wave_id: int) -> ResponseReturnValue:
 def wave_reports_zip(wave_id: int) -> ResponseReturnValue:
     actor = _actor()
     if not ActionForm().validate_on_submit():
-        flash("The form expired; try again.", "error")
+        flash(_("The form expired; try again."), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     if waves.get_wave(get_session(), actor, wave_id).status.value == "draft":
-        flash("Reports exist once the wave has been launched and people have answered.", "error")
+        flash(_("Reports exist once the wave has been launched and people have answered."), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
-    batch = report_batches.request_batch(get_session(), actor, wave_id)
+    batch = report_batches.request_batch(get_session(), actor, wave_id, language=str(get_locale()))
     tasks.build_report_batch(batch.id)  # a batch already claimed by a worker is left alone
     return redirect(url_for("admin.report_batch", batch_id=batch.id))
 
@@ -683,6 +750,12 @@ def audit_page() -> ResponseReturnValue:
     actor = _actor()
     before = request.args.get("before", type=int)
     events = audit.list_events(
-        get_session(), actor, action=request.args.get("action") or None, before_id=before
+        get_session(),
+        actor,
+        action=request.args.get("action") or None,
+        before_id=before,
+        limit=AUDIT_PER_PAGE,
     )
-    return render_template("admin/audit.html", events=events)
+    return render_template(
+        "admin/audit.html", events=events, per_page=AUDIT_PER_PAGE, paged=before is not None
+    )

@@ -6,16 +6,19 @@ import logging
 
 from flask import current_app, flash, has_request_context, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from app.auth import bp
 from app.auth.forms import NewPasswordForm, ResetRequestForm
+from app.catalog import N_
 from app.db import get_session
+from app.i18n import languages, page_language
 from app.services import accounts, mail, users
 
 log = logging.getLogger(__name__)
 
 #: The same words whether or not the address has an account: no account-existence oracle.
-SENT_MESSAGE = (
+SENT_MESSAGE = N_(
     "If an active account uses that address, a link to choose a new password is on its way. "
     "It works once, for two hours."
 )
@@ -32,12 +35,21 @@ def account_link(token: str, purpose: str) -> str:
     return str(current_app.config["PUBLIC_URL"]) + path
 
 
-def send_account_link(user_email: str, token: str, purpose: str) -> bool:
-    """Email a reset or invitation link now; False (and a log line without the link) if not sent."""
+def send_account_link(
+    user_email: str, token: str, purpose: str, language: str | None = None
+) -> bool:
+    """Email a reset or invitation link now; False (and a log line without the link) if not sent.
+
+    Written in ``language`` (the account's, when it has chosen one), else the page's.
+    """
     link = account_link(token, purpose)
     message = accounts.build_account_message(
         accounts.AccountMail(
-            to=user_email, link=link, purpose=purpose, mail_from=current_app.config["MAIL_FROM"]
+            to=user_email,
+            link=link,
+            purpose=purpose,
+            mail_from=current_app.config["MAIL_FROM"],
+            language=language if language in languages() else page_language(),
         )
     )
     mailer = mail.mailer_from_config(current_app.config, current_app.instance_path)
@@ -58,8 +70,8 @@ def request_reset() -> ResponseReturnValue:
         user = accounts.find_active_by_email(session, form.email.data)
         if user is not None:
             token = accounts.make_link_token(current_app.config["SECRET_KEY"], user, "reset")
-            send_account_link(user.email, token, "reset")
-        flash(SENT_MESSAGE, "ok")
+            send_account_link(user.email, token, "reset", user.language)
+        flash(_(SENT_MESSAGE), "ok")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_request.html", form=form), 400 if form.errors else 200
 
@@ -81,7 +93,7 @@ def _use_link(token: str, purpose: str) -> ResponseReturnValue:
             session.rollback()
             flash(str(error), "error")
         else:
-            flash("Your password is set. Sign in with it.", "ok")
+            flash(_("Your password is set. Sign in with it."), "ok")
             return redirect(url_for("auth.login"))
     status = 400 if form.errors else 200
     return render_template(

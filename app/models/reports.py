@@ -44,6 +44,8 @@ class ReportBatch(Base):
     message: Mapped[str | None] = mapped_column(Text)
     file_path: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The language every report of the ZIP is written in.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -55,7 +56,12 @@ class User(Base):
     #: Part of every session of this account; raised by sign-out, a new password and
     #: deactivation, which ends every copy of every earlier session cookie.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: A jurisdiction administrator who may download its waves' research extracts; granted by
+    #: another administrator of the jurisdiction (or the CLI), never by the account itself.
+    data_steward: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The account's language for pages and reports; None: the browser's preference.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     jurisdiction: Mapped[Jurisdiction | None] = relationship()
     units: Mapped[list[OrgUnit]] = relationship(secondary=user_units)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.extensions import login_manager
@@ -22,12 +23,12 @@ def _signed_in_only() -> ResponseReturnValue | None:
 
 @bp.errorhandler(NotFound)
 def _not_found(error: NotFound) -> ResponseReturnValue:
-    return render_template("plans/message.html", title="Not found", message=str(error)), 404
+    return render_template("plans/message.html", title=_("Not found"), message=str(error)), 404
 
 
 @bp.errorhandler(PermissionDenied)
 def _forbidden(error: PermissionDenied) -> ResponseReturnValue:
-    return render_template("plans/message.html", title="Not allowed", message=str(error)), 403
+    return render_template("plans/message.html", title=_("Not allowed"), message=str(error)), 403
 
 
 def init_app(app: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, Form, FormField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -17,25 +18,25 @@ from app.services.plans import (
 )
 
 STATUSES = [
-    SelectChoice("planned", "Planned"),
-    SelectChoice("under_way", "Under way"),
-    SelectChoice("done", "Done"),
-    SelectChoice("dropped", "Dropped"),
+    SelectChoice("planned", _l("Planned")),
+    SelectChoice("under_way", _l("Under way")),
+    SelectChoice("done", _l("Done")),
+    SelectChoice("dropped", _l("Dropped")),
 ]
 
 
 class ActionFields(Form):  # type: ignore[misc]
-    text = StringField("What the team will do", validators=[Length(max=MAX_TEXT)])
+    text = StringField(_l("What the team will do"), validators=[Length(max=MAX_TEXT)])
     owner = StringField(
-        "Owner (a role, not a name: e.g. supervisor)", validators=[Length(max=MAX_OWNER)]
+        _l("Owner (a role, not a name: e.g. supervisor)"), validators=[Length(max=MAX_OWNER)]
     )
-    target = DateField("Target date", validators=[Optional()])
+    target = DateField(_l("Target date"), validators=[Optional()])
     # Choices are checked by the service: slots left out of a post must not fail here.
-    status = SelectField("Status", choices=STATUSES, default="planned", validate_choice=False)
+    status = SelectField(_l("Status"), choices=STATUSES, default="planned", validate_choice=False)
 
 
 class FocusFields(Form):  # type: ignore[misc]
-    scale = SelectField("Focus area", validate_choice=False)
+    scale = SelectField(_l("Focus area"), validate_choice=False)
     actions = FieldList(FormField(ActionFields), min_entries=MAX_ACTIONS, max_entries=MAX_ACTIONS)
 
 
@@ -47,7 +48,7 @@ class PlanForm(FlaskForm):  # type: ignore[misc]
     def offer(self, scales: tuple[tuple[str, str], ...]) -> None:
         """Let each slot choose one of the wave's scales (or none)."""
         for entry in self.focus:
-            entry.form.scale.choices = [SelectChoice("", "— none —")] + [
+            entry.form.scale.choices = [SelectChoice("", _l("— none —"))] + [
                 SelectChoice(key, title) for key, title in scales
             ]
 

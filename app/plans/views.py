@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from app.auth import current_admin
 from app.db import get_session
@@ -60,12 +61,12 @@ def plan(wave_id: int, unit_id: int) -> ResponseReturnValue:
             plans.save_plan(session, user, wave_id, unit_id, form.inputs())
         except plans.PlanError as error:
             session.rollback()
-            flash(f"Nothing was saved: {error}.", "error")
+            flash(_("Nothing was saved: %(error)s.", error=error), "error")
         else:
-            flash("The plan is saved.", "ok")
+            flash(_("The plan is saved."), "ok")
             return redirect(url_for("plans.plan", wave_id=wave_id, unit_id=unit_id))
     else:
-        flash("Nothing was saved: see the marked fields.", "error")
+        flash(_("Nothing was saved: see the marked fields."), "error")
     status = 400 if request.method == "POST" else 200
     return render_template("plans/plan.html", form=form, view=view), status
 

@@ -1,8 +1,8 @@
 """A file cache of rendered PDFs keyed by wave, unit, scoring version and template version.
 
 ``TEMPLATE_VERSION`` is a fingerprint of everything that decides how a report looks
-(templates, stylesheet, wording, formatting and chart code), so editing any of them makes
-old PDFs miss the cache without anyone having to remember to bump a number.
+(templates, stylesheet, wording and its translations, formatting and chart code), so editing
+any of them makes old PDFs miss the cache without anyone having to remember to bump a number.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def _look_paths() -> list[Path]:
     found = [_PACKAGE / name for name in _LOOK_FILES]
     for folder in ("templates", "assets"):
         found.extend(p for p in (_PACKAGE / folder).rglob("*") if p.is_file())
+    # The words of every language: a corrected translation must not be served from the cache.
+    found.extend(sorted((_PACKAGE.parent / "translations").glob("*/LC_MESSAGES/*.po")))
     return [p for p in found if "__pycache__" not in p.parts]
 
 

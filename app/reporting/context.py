@@ -192,6 +192,45 @@ class PsychometricRow:
 
 
 @dataclass(frozen=True)
+class PlanAction:
+    """One action of last year's plan: what, which role owns it, by when, how far it is.
+
+    ``status`` is a wording key (``planned``, ``under_way``, ``done``, ``dropped``); the owner
+    is a role, never a person's name (the plan form refuses e-mail addresses).
+    """
+
+    text: str
+    owner_role: str
+    target_date: date | None
+    status: str
+
+
+@dataclass(frozen=True)
+class PlanFocus:
+    """One focus area (a scale) of last year's plan, with its title in the report's language."""
+
+    scale_key: str
+    scale_title: str
+    actions: tuple[PlanAction, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanRecap:
+    """The unit's action plan after the previous wave, shown beside this year's change."""
+
+    year: int
+    focus_areas: tuple[PlanFocus, ...]
+
+    @property
+    def actions_total(self) -> int:
+        return sum(len(f.actions) for f in self.focus_areas)
+
+    @property
+    def actions_done(self) -> int:
+        return sum(a.status == "done" for f in self.focus_areas for a in f.actions)
+
+
+@dataclass(frozen=True)
 class ReportContext:
     """Everything one team or unit report shows.
 
@@ -203,7 +242,8 @@ class ReportContext:
     alphabetical order, and present only where the publication allows the list.
     ``*_benchmark_note`` is the wording key of why a comparison group's benchmarks are absent
     (e.g. ``benchmark_too_few_jurisdictions`` with ``benchmark_min_jurisdictions``); when set,
-    that group's numbers are ``None`` throughout.
+    that group's numbers are ``None`` throughout. ``previous_plan`` is the unit's action plan
+    after last year's wave (``None``: none was recorded), printed beside the change.
     """
 
     kind: ReportKind
@@ -229,6 +269,11 @@ class ReportContext:
     jurisdiction_benchmark_note: str | None = None
     national_benchmark_note: str | None = None
     benchmark_min_jurisdictions: int = 5
+    #: Other jurisdictions whose contributions the national comparison was built from, and
+    #: the days on which any that had contributed withdrew (no names: see
+    #: app.services.benchmarks).
+    national_jurisdictions: int = 0
+    national_withdrawals: tuple[date, ...] = ()
     children: tuple[HeatmapRow, ...] = ()
     response_rates: tuple[ResponseRateRow, ...] = ()
     psychometrics: tuple[PsychometricRow, ...] = ()
@@ -237,6 +282,7 @@ class ReportContext:
     comment_min_n: int | None = None
     scoring_version: str = ""
     author: str = field(default="")
+    previous_plan: PlanRecap | None = None
 
     def scale(self, key: str) -> ScaleSummary:
         """The summary of scale ``key`` (KeyError if the report has none)."""

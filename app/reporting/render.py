@@ -12,7 +12,7 @@ import gc
 import logging
 import mimetypes
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -25,6 +25,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from app import catalog
 from app.reporting import charts, strings
 from app.reporting import format as fmt
 from app.reporting.context import ChangeVerdict, PageSize, ReportContext, ScaleSummary, TrendCell
@@ -153,7 +154,11 @@ class ReportRenderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
+        # New-style gettext: ``_("Hello {name}")`` is not %-formatted by Jinja; each render
+        # passes the report language's own callables (see :meth:`_html`).
+        self.environment.newstyle_gettext = True  # type: ignore[attr-defined]
         self.environment.filters.update(
             pct=fmt.pct,
             delta=fmt.delta,
@@ -196,13 +201,17 @@ class ReportRenderer:
             raise ReportRenderError(f"no report wording in language {ctx.language!r}") from None
         try:
             template = self.environment.get_template(f"{ctx.kind}.html")
-            return template.render(
-                ctx=ctx,
-                t=t,
-                link_stylesheet=link_stylesheet,
-                page_size_css=_page_size_css(ctx.page_size),
-                **_helpers(ctx, t),
-            )
+            translations = catalog.load(ctx.language)
+            with fmt.in_language(ctx.language):
+                return template.render(
+                    ctx=ctx,
+                    t=t,
+                    gettext=_formatting(translations.ugettext),
+                    ngettext=_formatting_plural(translations.ungettext),
+                    link_stylesheet=link_stylesheet,
+                    page_size_css=_page_size_css(ctx.page_size),
+                    **_helpers(ctx, t),
+                )
         except jinja2.TemplateError as error:
             where = getattr(error, "filename", None) or getattr(error, "name", None) or "template"
             raise ReportRenderError(f"{where}: {error.message or error!r}") from error
@@ -243,6 +252,23 @@ class ReportRenderer:
                 f"{', '.join(sorted(fallback))} (install fonts-dejavu-core)"
             )
         return pdf
+
+
+def _formatting(gettext: Callable[[str], str]) -> Callable[..., str]:
+    """``_("Survey {year}", year=2026)`` in a report template: translate, then fill in."""
+
+    def translated(message: str, **values: object) -> str:
+        text = gettext(message)
+        return text.format(**values) if values else text
+
+    return translated
+
+
+def _formatting_plural(ngettext: Callable[[str, str, int], str]) -> Callable[..., str]:
+    def translated(singular: str, plural: str, n: int, **values: object) -> str:
+        return ngettext(singular, plural, n).format(n=n, **values)
+
+    return translated
 
 
 def _page_size_css(page_size: PageSize) -> str:

@@ -1,4 +1,4 @@
-"""Reports blueprint: the list of a user's reports, PDF downloads, and the ``reports`` CLI."""
+"""Reports blueprint: a reader's results home and unit pages, PDF downloads, the ``reports`` CLI."""
 
 from __future__ import annotations
 

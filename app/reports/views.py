@@ -1,17 +1,22 @@
-"""Report pages: which reports a signed-in user may download, and the download itself."""
+"""Results pages: a reader's units as a searchable tree, one unit's results, the PDF download."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.db import get_session
 from app.extensions import login_manager
+from app.i18n import language_names, languages
 from app.models import User
 from app.services import access, reports
+from app.services.reports import browse
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
@@ -26,18 +31,72 @@ def _user() -> User | None:
 def _signed_in_only() -> ResponseReturnValue | None:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()  # type: ignore[no-any-return]
+    # ?lang=es shows these pages (and the report where its wording exists) in that language.
+    wanted = request.args.get("lang")
+    if wanted in languages():
+        g.language = wanted
     return None
+
+
+def _page_lang() -> str:
+    return str(get_locale() or "en")
+
+
+def report_language(user: User | None) -> str:
+    """The language asked for (``?lang=``), else the account's, else the page's."""
+    asked = request.args.get("lang")
+    if asked in languages():
+        return str(asked)
+    if user is not None and user.language in languages():
+        return str(user.language)
+    return str(get_locale() or languages()[0])
 
 
 @bp.get("")
 def index() -> ResponseReturnValue:
-    """The waves of the user's jurisdiction with a download link per unit in scope."""
+    """The reader's home: each wave's units in scope as a tree, filtered by the search box."""
     user = _user()
-    waves = reports.list_reports_for(get_session(), user) if user else []
+    query = browse.clean_query(request.args.get("q"))
+    trees = browse.unit_trees(get_session(), user, query) if user else []
     return render_template(
         "reports/index.html",
-        waves=waves,
+        trees=trees,
+        query=query,
         national=access.is_national(user),
+        page_lang=_page_lang(),
+        report_language=report_language(user),
+        report_languages=language_names(),
+    )
+
+
+@bp.get("/<int:wave_id>/<int:unit_id>")
+def unit(wave_id: int, unit_id: int) -> ResponseReturnValue:
+    """One unit's results as a page, from the same report context as its PDF."""
+    user = _user()
+    if user is None:
+        return _not_found()
+    try:
+        page = browse.results_page(
+            get_session(),
+            user,
+            wave_id,
+            unit_id,
+            language=report_language(user),
+            page_size=current_app.config["REPORT_PAGE_SIZE"],
+            min_jurisdictions=current_app.config["BENCHMARK_MIN_JURISDICTIONS"],
+        )
+    except access.PermissionDenied:
+        return _not_found()
+    except reports.UnitSuppressed as error:
+        return _message(_("No separate results for this unit"), str(error), 404)
+    except (reports.NoResponses, reports.UnknownWave, reports.UnknownUnit) as error:
+        return _message(_("No results yet"), str(error), 404)
+    return render_template(
+        "reports/unit.html",
+        page=page,
+        ctx=page.context,
+        report_body=Markup(page.body_html),  # our own autoescaped report templates
+        page_lang=_page_lang(),
     )
 
 
@@ -56,13 +115,14 @@ def download(wave_id: int, unit_id: int) -> ResponseReturnValue:
             cache_dir=Path(current_app.instance_path) / "report-cache",
             page_size=current_app.config["REPORT_PAGE_SIZE"],
             min_jurisdictions=current_app.config["BENCHMARK_MIN_JURISDICTIONS"],
+            language=report_language(user),
         )
     except access.PermissionDenied:
         return _not_found()
     except reports.UnitSuppressed as error:
-        return _message("No separate report for this unit", str(error), 404)
+        return _message(_("No separate report for this unit"), str(error), 404)
     except (reports.NoResponses, reports.UnknownWave, reports.UnknownUnit) as error:
-        return _message("No report yet", str(error), 404)
+        return _message(_("No report yet"), str(error), 404)
     return Response(
         pdf,
         mimetype="application/pdf",
@@ -71,8 +131,11 @@ def download(wave_id: int, unit_id: int) -> ResponseReturnValue:
 
 
 def _not_found() -> ResponseReturnValue:
-    return _message("Not found", "There is no such report, or it is not yours to read.", 404)
+    return _message(_("Not found"), _("There is no such report, or it is not yours to read."), 404)
 
 
 def _message(title: str, text: str, status: int) -> ResponseReturnValue:
-    return render_template("reports/message.html", title=title, message=text), status
+    return (
+        render_template("reports/message.html", title=title, message=text, page_lang=_page_lang()),
+        status,
+    )

@@ -7,6 +7,9 @@ Rules
 - ``jurisdiction_admin``: everything inside its own jurisdiction (roster, waves, dashboards,
   accounts of that jurisdiction, its audit log).
 - ``leader``: reads reports for the units assigned to it and every unit below them.
+- data steward: a permission of a jurisdiction administrator (``User.data_steward``), granted by
+  another administrator of the same jurisdiction or the CLI, never by the account itself. Only a
+  steward downloads the respondent-level research extract of its jurisdiction's waves.
 
 The CLI runs as the operator of the machine and passes ``actor=None``; services skip the checks
 for it (whoever can run ``flask`` can already read the database).
@@ -42,6 +45,23 @@ def can_manage_jurisdiction(user: User | None, jurisdiction_id: int) -> bool:
         and user.active
         and user.role == Role.JURISDICTION_ADMIN
         and user.jurisdiction_id == jurisdiction_id
+    )
+
+
+def can_export_extract(user: User | None, jurisdiction_id: int) -> bool:
+    """Respondent-level research extracts of a jurisdiction: its administrators who are stewards."""
+    return can_manage_jurisdiction(user, jurisdiction_id) and bool(
+        user is not None and user.data_steward
+    )
+
+
+def can_grant_stewardship(actor: User | None, target: User) -> bool:
+    """Another administrator of the target's own jurisdiction (two people, never oneself)."""
+    return (
+        actor is not None
+        and actor.id != target.id
+        and target.jurisdiction_id is not None
+        and can_manage_jurisdiction(actor, target.jurisdiction_id)
     )
 
 

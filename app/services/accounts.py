@@ -21,6 +21,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import catalog
+from app.catalog import N_
 from app.models import Role, User
 from app.services import audit
 from app.services.users import UserError, create_user, get_user, normalise_email, set_password
@@ -147,6 +149,8 @@ def set_role(
         raise UserError("jurisdiction: this role needs a jurisdiction")
     if new != Role.LEADER:
         user.units = []
+    if (new, target_jurisdiction) != (user.role, user.jurisdiction_id):
+        user.data_steward = False  # granted for one role in one jurisdiction, not carried along
     user.role, user.jurisdiction_id = new, target_jurisdiction
     audit.record(
         session,
@@ -167,33 +171,40 @@ class AccountMail:
     link: str
     purpose: str
     mail_from: str
+    #: The language the message is written in (the catalog translates the msgids below).
+    language: str = "en"
 
 
 _TEXT = {
     "reset": (
-        "Reset your password — Safety Culture Survey",
-        "Someone (we hope you) asked to reset the password of this account.\n\n"
-        "Choose a new password here; the link works once, for {hours} hours:\n\n{link}\n\n"
-        "If you did not ask for this, ignore this message: your password stays as it is.\n",
+        N_("Reset your password — Safety Culture Survey"),
+        N_(
+            "Someone (we hope you) asked to reset the password of this account.\n\n"
+            "Choose a new password here; the link works once, for {hours} hours:\n\n{link}\n\n"
+            "If you did not ask for this, ignore this message: your password stays as it is.\n"
+        ),
     ),
     "invitation": (
-        "Your account for the Safety Culture Survey",
-        "An account was created for you on the Safety Culture Survey platform.\n\n"
-        "Choose your password here; the link works once, for {days} days:\n\n{link}\n\n"
-        "If you did not expect this, ignore this message.\n",
+        N_("Your account for the Safety Culture Survey"),
+        N_(
+            "An account was created for you on the Safety Culture Survey platform.\n\n"
+            "Choose your password here; the link works once, for {days} days:\n\n{link}\n\n"
+            "If you did not expect this, ignore this message.\n"
+        ),
     ),
 }
+_SENDER = N_("Safety Culture Survey")
 
 
 def build_account_message(mail: AccountMail) -> EmailMessage:
     """A plain text message with the link, a Date, a Message-ID and a sender name."""
-    subject, body = _TEXT[mail.purpose]
+    subject, body = (catalog.translate(mail.language, text) for text in _TEXT[mail.purpose])
     age = LINK_AGES[mail.purpose]
     message = EmailMessage(policy=SMTP_POLICY)
     sender = (
         mail.mail_from
         if "<" in mail.mail_from
-        else formataddr(("Safety Culture Survey", mail.mail_from))
+        else formataddr((catalog.translate(mail.language, _SENDER), mail.mail_from))
     )
     message["From"] = sender
     message["To"] = mail.to
@@ -209,7 +220,10 @@ def build_account_message(mail: AccountMail) -> EmailMessage:
         else f'<p><a href="{_escape(p)}">{_escape(p)}</a></p>'
         for p in text.strip().split("\n\n")
     )
-    message.add_alternative(f"<!doctype html><html><body>{html}</body></html>", subtype="html")
+    message.add_alternative(
+        f'<!doctype html><html lang="{_escape(mail.language)}"><body>{html}</body></html>',
+        subtype="html",
+    )
     return message
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "background_tables",
     "discard_held",
     "language_moments",
+    "language_sums",
     "record_batch",
 ]
 
@@ -387,6 +388,51 @@ def language_moments(session: Session, wave_id: int) -> list[LanguageMoments]:
         )
         found.append(_moments(language, total, keys, position, rows))
     return found
+
+
+def language_sums(session: Session, wave_id: int) -> dict[str, dict[str, Any]]:
+    """The stored pair sums per language with at least ``min_report_n`` respondents, as
+    :meth:`scoring.sufficient.PairSums.to_dict` (raw answers), for a psychometric contribution.
+
+    Languages below the threshold are left out altogether, as :func:`language_moments` does.
+    """
+    instrument, min_n = _wave(session, wave_id)
+    respondents = {
+        option: count
+        for option, count in session.execute(
+            select(BackgroundCount.option, BackgroundCount.count).where(
+                BackgroundCount.wave_id == wave_id,
+                BackgroundCount.question == LANGUAGE_QUESTION,
+            )
+        )
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for index, language in enumerate(instrument.languages, start=1):
+        total = respondents.get(index, 0)
+        if total < min_n:
+            continue
+        pairs = [
+            [str(a), str(b), int(n), int(sa), int(sb), int(sab)]
+            for a, b, n, sa, sb, sab in session.execute(
+                select(
+                    LanguageItemSums.item_a,
+                    LanguageItemSums.item_b,
+                    LanguageItemSums.n,
+                    LanguageItemSums.sum_a,
+                    LanguageItemSums.sum_b,
+                    LanguageItemSums.sum_ab,
+                )
+                .where(LanguageItemSums.wave_id == wave_id, LanguageItemSums.language == language)
+                .order_by(LanguageItemSums.item_a, LanguageItemSums.item_b)
+            )
+        ]
+        if pairs:
+            out[language] = {
+                "respondents": total,
+                "items": list(instrument.item_keys),
+                "pairs": pairs,
+            }
+    return out
 
 
 def _moments(

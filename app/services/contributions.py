@@ -13,7 +13,9 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,17 +39,26 @@ from app.models import (
     Response,
     SharingLevel,
     TrustedKey,
+    UnitKind,
     User,
     Wave,
+    WaveStatus,
     utcnow,
 )
-from app.services import audit
+from app.services import audit, background
 from app.services.access import can_manage_jurisdiction, is_national, require
 from app.services.instruments import definition_of
 from app.services.jurisdictions import NotFound
 from app.services.sharing import current_agreement
+from scoring.sufficient import PairSums
 
 PAYLOAD_FORMAT = "safety-culture-contribution/1"
+#: The benchmark section's own version: importing refuses any other.
+BENCHMARK_FORMAT = "safety-culture-benchmark/1"
+#: A signed notice that contributions already sent are withdrawn (same signed envelope).
+WITHDRAWAL_FORMAT = "safety-culture-withdrawal/1"
+#: Bands for the n of a shown figure (lower ends; the wave's minimum is the first band).
+N_BANDS = (10, 20, 50, 100)
 FILE_FORMAT = "safety-culture-contribution-signed/1"
 #: Largest contribution file accepted (a 36-item instrument in two languages is ~60 kB).
 MAX_FILE_BYTES = 5_000_000
@@ -77,14 +88,53 @@ def canonical(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _n_band(n: int, min_n: int) -> int:
+    """The lower end of the band a shown cell's n falls in: enough to check it, no more."""
+    return max([min_n] + [b for b in N_BANDS if b <= n])
+
+
 def benchmark_figures(session: Session, wave: Wave) -> dict[str, Any]:
     """The published figures of the wave's shown units, for national benchmarks.
 
-    NOTE: returns nothing yet. These figures must come from the publication (issue 10's
-    disclosure decision), so that a contribution can never hold a number a report hides;
-    until that exists, a benchmark-level contribution carries no figures at all.
+    Read from the wave's own publication (no change, no benchmarks of others), so a
+    contribution can never hold a number a report hides: per unit kind and scale, the scale
+    % positive of every unit whose cell is shown, with the band its n falls in, sorted by
+    value so that neither order nor grouping says which unit (no names, no ids, and a unit's
+    figures on two scales are not tied together); and the whole wave's shown % positive per
+    scale, which the national rule needs so that no percentile equals a jurisdiction's own
+    figure. An empty dict when the wave has no responses.
     """
-    return {}
+    from app.services.reports.errors import NoResponses
+    from app.services.reports.publication import own_publication
+    from app.services.reports.results import load_wave
+
+    try:
+        pub = own_publication(load_wave(session, wave.id))
+    except NoResponses:
+        return {}
+    figures: dict[str, dict[str, list[list[float]]]] = {}
+    for unit in pub.units.values():
+        if not unit.shown:
+            continue
+        for key, cell in unit.scales.items():
+            if cell.shown and cell.pct_positive is not None and cell.n is not None:
+                figures.setdefault(unit.kind, {}).setdefault(key, []).append(
+                    [float(cell.pct_positive), _n_band(cell.n, pub.min_n)]
+                )
+    for scales in figures.values():
+        for values in scales.values():
+            values.sort()
+    overall = {
+        key: float(cell.pct_positive)
+        for key, cell in pub.overall.scales.items()
+        if pub.overall.shown and cell.shown and cell.pct_positive is not None
+    }
+    return {
+        "format": BENCHMARK_FORMAT,
+        "min_n": pub.min_n,
+        "units": figures,
+        "overall": overall,
+    }
 
 
 def _scales(instrument: surveys.Instrument) -> dict[str, list[str]]:
@@ -122,6 +172,13 @@ def build_contribution(session: Session, actor: User | None, wave_id: int) -> Pr
         require(can_manage_jurisdiction(actor, wave.jurisdiction_id), "this wave's contribution")
     jurisdiction = session.get(Jurisdiction, wave.jurisdiction_id)
     assert jurisdiction is not None  # foreign key
+    if wave.status != WaveStatus.CLOSED:
+        # One publication per wave, made at the close: an open wave's figures still change, and
+        # two contributions of one wave would differ by the answers that came in between.
+        raise ContributionError(
+            f"the {wave.year} wave is {wave.status.value}: "
+            "its contribution can leave once it is closed"
+        )
     agreement = current_agreement(session, wave_id)
     if agreement is None or agreement.level == SharingLevel.NONE:
         raise ContributionError(
@@ -150,6 +207,8 @@ def build_contribution(session: Session, actor: User | None, wave_id: int) -> Pr
     }
     if agreement.level.rank >= SharingLevel.PSYCHOMETRIC.rank:
         payload["statistics"] = _statistics(session, wave, instrument)
+        # Per-language pair sums (issue 9's counters) for invariance across languages.
+        payload["languages"] = background.language_sums(session, wave.id)
     return Preview(wave.id, agreement.level, payload, respondents, len(canonical(payload)))
 
 
@@ -356,13 +415,13 @@ def _check_payload(session: Session, payload: Any) -> dict[str, Any]:
         "agreement_reference",
         "benchmark",
         "statistics",
+        "languages",
     }
     extra = sorted(set(payload) - allowed)
     if extra:
         raise ImportRefused(f"refused: unexpected content {', '.join(extra)}; nothing imported")
     if payload.get("benchmark"):
-        # Until benchmark figures come from the publication (issue 10), none may arrive.
-        raise ImportRefused("refused: benchmark figures are not accepted yet; nothing imported")
+        _check_benchmark(payload, instrument)
     if "statistics" in payload:
         if level.rank < SharingLevel.PSYCHOMETRIC.rank:
             raise ImportRefused(
@@ -382,7 +441,90 @@ def _check_payload(session: Session, payload: Any) -> dict[str, Any]:
                 raise ImportRefused(
                     f"refused: the statistics do not match instrument {key} {version}"
                 )
+    if "languages" in payload:
+        if "statistics" not in payload or not isinstance(payload["languages"], dict):
+            raise ImportRefused("refused: language sums without statistics; nothing imported")
+        for language, sums in payload["languages"].items():
+            try:
+                parsed = PairSums.from_dict(sums)
+            except (KeyError, TypeError, ValueError) as error:
+                raise ImportRefused(f"refused: malformed language sums ({error})") from None
+            if language not in instrument.languages or parsed.items != instrument.item_keys:
+                raise ImportRefused(
+                    f"refused: language sums {language!r} do not match instrument {key} {version}"
+                )
     return payload
+
+
+def _refuse_figures(why: str) -> ImportRefused:
+    return ImportRefused(f"refused: benchmark figures {why}; nothing imported")
+
+
+def _check_benchmark(payload: dict[str, Any], instrument: surveys.Instrument) -> None:
+    """Benchmark figures that only a publication could have shown, or ImportRefused.
+
+    The national side has no rows to re-run the publication on; it checks what the figures
+    say about themselves: a known section version, a minimum of at least 3, every figure of
+    a known kind and scale, a percentage, and in an n band no smaller than that minimum; and
+    no more units of one kind than the wave's responses could fill at the minimum each
+    (units of one kind do not overlap). A file failing any of these describes units the
+    publication would hide, or was not made by it.
+    """
+    section = payload["benchmark"]
+    if not isinstance(section, dict) or section.get("format") != BENCHMARK_FORMAT:
+        raise _refuse_figures("in an unknown format")
+    if SharingLevel(payload["level"]).rank < SharingLevel.BENCHMARK.rank:
+        raise _refuse_figures("in a contribution that shares nothing")
+    extra = sorted(set(section) - {"format", "min_n", "units", "overall"})
+    if extra:
+        raise _refuse_figures(f"with unexpected content {', '.join(extra)}")
+    min_n, units, overall = section.get("min_n"), section.get("units"), section.get("overall")
+    if not isinstance(min_n, int) or isinstance(min_n, bool) or min_n < 3:
+        raise _refuse_figures("with a minimum group size below 3")
+    if not isinstance(units, dict) or not isinstance(overall, dict):
+        raise _refuse_figures("without units or overall figures")
+    scales = {s.key for s in instrument.scales}
+    kinds = {k.value for k in UnitKind}
+    try:
+        responses = int(payload["wave"]["responses"])
+    except (KeyError, TypeError, ValueError):
+        raise _refuse_figures("without the wave's number of responses") from None
+
+    def percentage(value: object) -> bool:
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and 0.0 <= value <= 100.0
+        )
+
+    for kind, by_scale in units.items():
+        if kind not in kinds or not isinstance(by_scale, dict):
+            raise _refuse_figures(f"for an unknown unit kind {kind!r}")
+        for scale, figures in by_scale.items():
+            if scale not in scales or not isinstance(figures, list):
+                raise _refuse_figures(f"for scale {scale!r}, not in the instrument")
+            for figure in figures:
+                if (
+                    not isinstance(figure, list)
+                    or len(figure) != 2
+                    or not percentage(figure[0])
+                    or not isinstance(figure[1], int)
+                ):
+                    raise _refuse_figures(f"for {kind} {scale} are not percentages with n")
+                if figure[1] < min_n:
+                    raise _refuse_figures(
+                        f"describe a {kind} below the minimum of {min_n} answers, which the "
+                        "publication hides"
+                    )
+            if len(figures) * min_n > responses:
+                raise _refuse_figures(
+                    f"describe {len(figures)} {kind} units on {scale}: more than "
+                    f"{responses} responses can fill at {min_n} each"
+                )
+    for scale, value in overall.items():
+        if scale not in scales or not percentage(value):
+            raise _refuse_figures(f"give an overall figure for {scale!r} that is not one")
 
 
 def _store(session: Session, payload: dict[str, Any], *, key_fingerprint: str | None) -> None:
@@ -401,14 +543,8 @@ def _store(session: Session, payload: dict[str, Any], *, key_fingerprint: str | 
     )
 
 
-def import_contribution(session: Session, data: bytes) -> ReceivedContribution:
-    """Verify a signed contribution file and load it into the national store (CLI; commits).
-
-    Refuses, with one line and importing nothing: a file that is not complete JSON (truncated),
-    signed by a key nobody registered, whose signature does not match (tampered), signed by
-    another jurisdiction's key, already imported (replayed), for an unknown instrument version,
-    or whose content does not fit its level and instrument.
-    """
+def _verified(session: Session, data: bytes) -> tuple[Any, TrustedKey]:
+    """The payload of a signed file and the registered key that signed it, or ImportRefused."""
     if len(data) > MAX_FILE_BYTES:
         raise ImportRefused(f"refused: the file is larger than {MAX_FILE_BYTES} bytes")
     try:
@@ -440,6 +576,19 @@ def import_contribution(session: Session, data: bytes) -> ReceivedContribution:
         raise ImportRefused(
             "refused: the signature does not match the content (the file was changed)"
         ) from None
+    return payload, trusted
+
+
+def import_contribution(session: Session, data: bytes) -> ReceivedContribution:
+    """Verify a signed contribution file and load it into the national store (CLI; commits).
+
+    Refuses, with one line and importing nothing: a file that is not complete JSON (truncated),
+    signed by a key nobody registered, whose signature does not match (tampered), signed by
+    another jurisdiction's key, already imported (replayed), for an unknown instrument version,
+    or whose content does not fit its level and instrument (benchmark figures included: see
+    :func:`_check_benchmark`).
+    """
+    payload, trusted = _verified(session, data)
     payload = _check_payload(session, payload)
     slug = str(payload["jurisdiction"]["slug"])
     if trusted.jurisdiction_slug != slug:
@@ -474,6 +623,118 @@ def import_contribution(session: Session, data: bytes) -> ReceivedContribution:
         )
     ).one()
     return received
+
+
+def export_withdrawal(session: Session, wave_id: int, key_path: Path, out: Path) -> list[str]:
+    """Write a signed notice that the wave's exported contributions above its level are withdrawn.
+
+    For a national instance on another server, which cannot see this deployment's agreement:
+    the notice names the contributions it withdraws (so that replaying an old notice can never
+    withdraw a later contribution) and the level now in force. CLI; audited; commits. Returns
+    the withdrawn contribution ids.
+    """
+    wave = session.get(Wave, wave_id)
+    if wave is None:
+        raise NotFound(f"no wave {wave_id}")
+    jurisdiction = session.get(Jurisdiction, wave.jurisdiction_id)
+    assert jurisdiction is not None  # foreign key
+    agreement = current_agreement(session, wave_id)
+    level = agreement.level if agreement is not None else SharingLevel.NONE
+    ids = [
+        c.id
+        for c in session.scalars(
+            select(Contribution).where(
+                Contribution.wave_id == wave_id, Contribution.exported_at.is_not(None)
+            )
+        )
+        if c.level.rank > level.rank
+    ]
+    if not ids:
+        raise ContributionError(
+            f"no exported contribution of the {wave.year} wave is above its level "
+            f"{level.value}: there is nothing to withdraw"
+        )
+    key = _load_private(key_path)
+    payload = {
+        "format": WITHDRAWAL_FORMAT,
+        "id": str(uuid.uuid4()),
+        "jurisdiction": {"slug": jurisdiction.slug, "name": jurisdiction.name},
+        "wave": {"year": wave.year},
+        "level": level.value,
+        "withdraws": sorted(ids),
+    }
+    document = {
+        "format": FILE_FORMAT,
+        "payload": payload,
+        "public_key": _b64(_raw_public(key.public_key())),
+        "signature": _b64(key.sign(canonical(payload))),
+    }
+    out.write_text(json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
+    audit.record(
+        session,
+        None,
+        "contribution.export_withdrawal",
+        f"wave {wave.year}",
+        jurisdiction_id=wave.jurisdiction_id,
+        level=level.value,
+        contributions=len(ids),
+    )
+    session.commit()
+    return sorted(ids)
+
+
+def import_withdrawal(session: Session, data: bytes) -> list[ReceivedContribution]:
+    """Verify a signed withdrawal notice and mark what it names withdrawn (CLI; commits).
+
+    National outputs built afterwards leave those contributions out and say a jurisdiction
+    withdrew. Refuses, with one line and changing nothing, what :func:`import_contribution`
+    refuses, and a notice with nothing left to withdraw (already applied: replayed).
+    """
+    payload, trusted = _verified(session, data)
+    if not isinstance(payload, dict) or payload.get("format") != WITHDRAWAL_FORMAT:
+        raise ImportRefused("refused: not a withdrawal notice (unknown payload format)")
+    try:
+        slug = str(payload["jurisdiction"]["slug"])
+        year = int(payload["wave"]["year"])
+        level = SharingLevel(payload["level"])
+        ids = [str(i) for i in payload["withdraws"]]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ImportRefused(f"refused: the notice lacks or garbles {error}") from None
+    if trusted.jurisdiction_slug != slug:
+        raise ImportRefused(
+            f"refused: the notice speaks for {slug} but is signed with the key of "
+            f"{trusted.jurisdiction_slug}"
+        )
+    rows = list(
+        session.scalars(
+            select(ReceivedContribution).where(
+                ReceivedContribution.contribution_id.in_(ids),
+                ReceivedContribution.jurisdiction_slug == slug,
+                ReceivedContribution.year == year,
+                ReceivedContribution.withdrawn_at.is_(None),
+            )
+        )
+    )
+    rows = [r for r in rows if r.level.rank > level.rank]
+    if not rows:
+        raise ImportRefused(
+            "refused: nothing to withdraw (already withdrawn: a replayed notice, or never "
+            "imported here)"
+        )
+    now = utcnow()
+    for row in rows:
+        row.withdrawn_at = now
+    audit.record(
+        session,
+        None,
+        "contribution.import_withdrawal",
+        slug,
+        year=year,
+        level=level.value,
+        contributions=len(rows),
+    )
+    session.commit()
+    return rows
 
 
 def list_received(

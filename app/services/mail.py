@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import os
 import re
 import secrets
@@ -36,31 +37,44 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from app import catalog
+from app.catalog import N_
 from app.dates import long_date
+from app.i18n import languages
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
-LANGUAGES = ("en", "es")
 SMTP_TIMEOUT_SECONDS = 30
 
+#: Subjects, invitation and reminder (English msgids; the catalog translates them).
 _SUBJECTS = {
-    ("en", False): "Your safety culture survey — {jurisdiction}",
-    ("en", True): "Reminder: the safety culture survey closes {closes}",
-    ("es", False): "Su encuesta de cultura de seguridad — {jurisdiction}",
-    ("es", True): "Recordatorio: la encuesta de cultura de seguridad cierra el {closes}",
+    False: N_("Your safety culture survey — %(jurisdiction)s"),
+    True: N_("Reminder: the safety culture survey closes %(closes)s"),
 }
 
 #: The sender's display name when MAIL_FROM is a bare address: a name people recognise, since
 #: spam filters and readers both distrust a bare ``survey@…``.
-_SENDER_NAMES = {
-    "en": "{jurisdiction} staff survey",
-    "es": "Encuesta al personal de {jurisdiction}",
-}
+_SENDER_NAME = N_("%(jurisdiction)s staff survey")
 
-_environment = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
-    autoescape=select_autoescape(["html"]),
-    keep_trailing_newline=True,
-)
+
+@functools.cache
+def _environment(language: str) -> Environment:
+    """The email templates with ``language``'s catalog installed (one environment each)."""
+    environment = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html"]),
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_translations(  # type: ignore[attr-defined]
+        catalog.load(language), newstyle=True
+    )
+    return environment
+
+
+def _language(language: str) -> str:
+    """The invitation's language if it is configured, else the default one."""
+    configured = languages()
+    return language if language in configured else configured[0]
 
 
 class Outcome(enum.StrEnum):
@@ -114,11 +128,12 @@ def format_closing(closes_at: datetime, timezone: str, language: str) -> str:
 
 def build_message(invite: Invite, mail_from: str) -> EmailMessage:
     """A multipart text + HTML message in the recipient's language."""
-    language = invite.language if invite.language in LANGUAGES else "en"
+    language = _language(invite.language)
     closes = format_closing(invite.closes_at, invite.timezone, language)
-    subject = _SUBJECTS[(language, invite.reminder)].format(
-        jurisdiction=invite.jurisdiction, closes=closes
-    )
+    subject = catalog.translate(language, _SUBJECTS[invite.reminder]) % {
+        "jurisdiction": invite.jurisdiction,
+        "closes": closes,
+    }
     context: dict[str, Any] = {
         "reminder": invite.reminder,
         "link": invite.link,
@@ -128,14 +143,15 @@ def build_message(invite: Invite, mail_from: str) -> EmailMessage:
         "privacy_url": invite.privacy_url,
         "subject": subject,
         "intro": invite.intro or "",
+        "language": language,
     }
     message = EmailMessage(policy=SMTP_POLICY)
     if "<" in mail_from:  # already "Name <address>"
         message["From"] = mail_from
     else:
-        name = invite.sender_name or _SENDER_NAMES[language].format(
-            jurisdiction=invite.jurisdiction
-        )
+        name = invite.sender_name or catalog.translate(language, _SENDER_NAME) % {
+            "jurisdiction": invite.jurisdiction
+        }
         message["From"] = formataddr((name, mail_from))
     if invite.reply_to:
         message["Reply-To"] = invite.reply_to
@@ -144,10 +160,9 @@ def build_message(invite: Invite, mail_from: str) -> EmailMessage:
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain=mail_from.rpartition("@")[2] or "localhost")
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(_environment.get_template(f"message_{language}.txt").render(context))
-    message.add_alternative(
-        _environment.get_template(f"message_{language}.html").render(context), subtype="html"
-    )
+    templates = _environment(language)
+    message.set_content(templates.get_template("message.txt").render(context))
+    message.add_alternative(templates.get_template("message.html").render(context), subtype="html")
     return message
 
 

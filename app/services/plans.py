@@ -204,6 +204,11 @@ def save_plan(
     if plan is None:
         plan = ActionPlan(wave_id=wave_id, unit_id=unit_id)
         session.add(plan)
+    elif plan.focus_areas:
+        # Delete the old areas first: a scale kept in the new plan would otherwise be inserted
+        # before its old row is gone, and the (plan, scale) key would collide.
+        plan.focus_areas.clear()
+        session.flush()
     plan.focus_areas = [
         PlanFocus(
             scale_key=area.scale_key,

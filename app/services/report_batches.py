@@ -46,7 +46,9 @@ def _managed_wave(session: Session, user: User, wave_id: int) -> Wave:
     return wave
 
 
-def request_batch(session: Session, user: User, wave_id: int) -> ReportBatch:
+def request_batch(
+    session: Session, user: User, wave_id: int, *, language: str = "en"
+) -> ReportBatch:
     """Queue a ZIP build of every shown unit's report; commit; the caller enqueues the job.
 
     A batch of the same wave that is still queued or running (and younger than
@@ -59,6 +61,7 @@ def request_batch(session: Session, user: User, wave_id: int) -> ReportBatch:
         .where(
             ReportBatch.wave_id == wave.id,
             ReportBatch.status.in_(_ACTIVE),
+            ReportBatch.language == language,
             ReportBatch.created_at > utcnow() - STALE_AFTER,
         )
         .order_by(ReportBatch.id.desc())
@@ -66,7 +69,13 @@ def request_batch(session: Session, user: User, wave_id: int) -> ReportBatch:
     ).first()
     if active is not None:
         return active
-    batch = ReportBatch(wave_id=wave.id, requested_by=user.id, status=BatchStatus.QUEUED, errors=[])
+    batch = ReportBatch(
+        wave_id=wave.id,
+        requested_by=user.id,
+        status=BatchStatus.QUEUED,
+        errors=[],
+        language=language,
+    )
     session.add(batch)
     session.flush()
     audit.record(
@@ -225,6 +234,7 @@ def _add_report(
             entry.unit_id,
             page_size=page_size,
             min_jurisdictions=min_jurisdictions,
+            language=batch.language,
         )
     except ReportRenderError as error:
         _record_failure(session, batch, entry, str(error) or "The report could not be rendered.")

@@ -30,13 +30,13 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from app.i18n import languages
 from app.models import PATH_SEPARATOR, OrgUnit, RosterEntry, UnitKind, User
 from app.services import audit
 from app.services.access import can_manage_jurisdiction, require
 from app.services.jurisdictions import get_jurisdiction, root_unit
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-LANGUAGES = ("en", "es")
 REQUIRED_COLUMNS = ("email", "unit")
 _COLUMN_ALIASES = {
     "email": "email",
@@ -440,10 +440,13 @@ def _validate(rows: Iterable[tuple[int, list[str]]], preview: RosterPreview) -> 
                     )
                 )
                 row_ok = False
-        language = raw_language.strip().lower() or "en"
-        if language not in LANGUAGES:
+        language = raw_language.strip().lower() or languages()[0]
+        if language not in languages():
             problems.append(
-                (line, f"unknown language {raw_language.strip()!r} (use {' or '.join(LANGUAGES)})")
+                (
+                    line,
+                    f"unknown language {raw_language.strip()!r} (use {' or '.join(languages())})",
+                )
             )
             row_ok = False
         if row_ok:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.i18n import languages
 from app.models import OrgUnit, RosterEntry, User
 from app.services import audit
 from app.services.access import can_manage_jurisdiction, require
 from app.services.jurisdictions import NotFound
-from app.services.roster import EMAIL_PATTERN, LANGUAGES
+from app.services.roster import EMAIL_PATTERN
 
 PER_PAGE = 50
 
@@ -143,8 +144,8 @@ def add_person(
     address = "".join(email.split()).lower()
     if len(address) > 320 or not EMAIL_PATTERN.match(address):
         raise StaffError(f"email: {email.strip()[:80]!r} is not an email address")
-    if language not in LANGUAGES:
-        raise StaffError(f"language: use {' or '.join(LANGUAGES)}")
+    if language not in languages():
+        raise StaffError(f"language: use {' or '.join(languages())}")
     unit = _unit(session, jurisdiction_id, unit_path)
     entry = session.scalars(
         select(RosterEntry).where(

@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.models import PATH_SEPARATOR, LoginThrottle, OrgUnit, Role, User, utcnow
 from app.services import audit, passwords
-from app.services.access import can_manage_user, is_national, require
+from app.services.access import can_grant_stewardship, can_manage_user, is_national, require
 from app.services.jurisdictions import NotFound
 from app.services.tokens import derive_key
 
@@ -386,3 +386,56 @@ def set_password(session: Session, actor: User | None, user_id: int, password: s
     )
     session.commit()
     return user
+
+
+def set_data_steward(
+    session: Session, actor: User | None, user_id: int, steward: bool | str
+) -> User:
+    """Grant or take back the data-steward permission (audited; commits).
+
+    ``steward`` is a bool or the form's "1"/"0". Only an administrator can hold it; another
+    administrator of the same jurisdiction (or the CLI, ``actor=None``) changes it, so nobody
+    gives themselves respondent-level data alone. Raises NotFound, PermissionDenied (before
+    looking at the choice) and UserError.
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    if actor is not None:
+        require(can_grant_stewardship(actor, user), "this account's data-steward permission")
+    if isinstance(steward, str):
+        if steward not in ("0", "1"):
+            raise UserError("steward: choose whether the account is a data steward")
+        steward = steward == "1"
+    if user.role != Role.JURISDICTION_ADMIN:
+        raise UserError("only a jurisdiction administrator can be a data steward")
+    if user.data_steward == steward:
+        return user
+    user.data_steward = steward
+    audit.record(
+        session,
+        actor,
+        "user.steward_grant" if steward else "user.steward_revoke",
+        f"user {user.email}",
+        jurisdiction_id=user.jurisdiction_id,
+    )
+    session.commit()
+    return user
+
+
+class UnknownLanguage(ValueError):
+    """A language that is not among the configured ones."""
+
+
+def set_language(
+    session: Session, user: User, language: str | None, configured: Sequence[str]
+) -> None:
+    """Save the account's language (None: follow the browser); audited; commits.
+
+    Raises ``UnknownLanguage`` for a language not in ``configured`` (the LANGUAGES setting).
+    """
+    if language is not None and language not in configured:
+        raise UnknownLanguage(language)
+    user.language = language
+    audit.record(session, user, "account.language", user.email, language=language or "browser")
+    session.commit()

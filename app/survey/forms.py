@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 import surveys
 from app.services.drafts import DraftState, DraftValue
-from app.survey.text import TEXT
+from app.survey.text import word
 
 NOT_APPLICABLE = "na"
 NAVIGATION = "nav"
@@ -100,7 +100,7 @@ def _text(texts: surveys.Text, language: str) -> str:
 
 
 def _word(language: str, key: str, **values: object) -> str:
-    return TEXT[language][key].format(**values)
+    return word(language, key, **values)
 
 
 def build_page(

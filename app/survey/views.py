@@ -23,6 +23,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge, TooManyRequests
 import surveys
 from app import keys, ratelimit, tasks
 from app.db import get_session
+from app.i18n import languages
 from app.services import responses
 from app.services.drafts import DraftState
 from app.services.responses import (
@@ -33,7 +34,7 @@ from app.services.responses import (
     WaveClosed,
 )
 from app.survey import forms
-from app.survey.text import LANGUAGE_NAMES, LANGUAGES, TEXT, format_date
+from app.survey.text import format_date, switch_label, word
 
 bp = Blueprint("survey", __name__, template_folder="templates")
 
@@ -48,7 +49,7 @@ LANGUAGE_KEY = "lang"
 def _choose_language() -> None:
     """``?lang=`` switches the language and is remembered in the session."""
     wanted = request.args.get("lang")
-    if wanted in LANGUAGES:
+    if wanted in languages():
         session[LANGUAGE_KEY] = wanted
         g.lang = wanted
         if request.endpoint != "survey.arrive":
@@ -75,8 +76,8 @@ def _language() -> str:
     """The session's language, else the browser's preference (English by default)."""
     if "lang" not in g:
         language = session.get(LANGUAGE_KEY)
-        if language not in LANGUAGES:
-            language = request.accept_languages.best_match(LANGUAGES, default="en")
+        if language not in languages():
+            language = request.accept_languages.best_match(languages(), default=languages()[0])
         g.lang = language
     chosen: str = g.lang
     return chosen
@@ -85,13 +86,12 @@ def _language() -> str:
 @bp.context_processor
 def _survey_words() -> dict[str, Any]:
     language = _language()
-    other = "es" if language == "en" else "en"
 
     def t(key: str, **values: object) -> str:
-        return TEXT[language][key].format(**values)
+        return word(language, key, **values)
 
-    def switch_url() -> str:
-        # The same page in the other language; never the link itself (/s/<token>).
+    def switch_url(other: str) -> str:
+        # The same page in another language; never the link itself (/s/<token>).
         endpoint, args = request.endpoint, dict(request.view_args or {})
         if endpoint == "survey.save_page":
             endpoint = "survey.page"
@@ -99,13 +99,15 @@ def _survey_words() -> dict[str, Any]:
             endpoint, args = "survey.resume", {}
         return url_for(endpoint, **args, lang=other)
 
-    return {
-        "t": t,
-        "page_lang": language,
-        "other_lang": other,
-        "other_lang_name": LANGUAGE_NAMES[other],
-        "language_switch_url": switch_url,
-    }
+    def language_links() -> list[tuple[str, str, str]]:
+        """(language, "Read in …" written in it, URL) for every other configured language."""
+        return [
+            (other, switch_label(other), switch_url(other))
+            for other in languages()
+            if other != language
+        ]
+
+    return {"t": t, "page_lang": language, "language_links": language_links}
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -145,11 +147,11 @@ def arrive(token: str) -> ResponseReturnValue:
         raise
     participation, draft = progress.participation, progress.draft
     asked = request.args.get("lang")
-    if asked in LANGUAGES:
+    if asked in languages():
         language = asked  # a language chosen in the link itself
-    elif draft is not None and draft.language in LANGUAGES:
+    elif draft is not None and draft.language in languages():
         language = draft.language  # what the person chose last time, on whatever device
-    elif participation.language in LANGUAGES:
+    elif participation.language in languages():
         language = participation.language  # the language of the invitation email
     else:
         language = _language()

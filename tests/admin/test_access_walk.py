@@ -34,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "auth.login": set(ROLES),
     "auth.logout": ANY_SIGNED_IN,
     "auth.password": ANY_SIGNED_IN,
+    "auth.account": ANY_SIGNED_IN,
     # Account links: public by design (the signed link is the credential; tested on their own).
     "auth.request_reset": set(ROLES),
     "auth.reset_password": set(ROLES),
@@ -74,6 +75,13 @@ ALLOWED: dict[str, set[str]] = {
     "admin.contribution": {"admin"},
     "admin.contribution_json": {"admin"},
     "admin.contribution_approve": {"admin"},
+    # The national home and psychometric report: the national office only; a jurisdiction's
+    # administrators read the report about their own jurisdiction (/national/self).
+    "national.home": {"national"},
+    "national.report": {"national"},
+    "national.report_pdf": {"national"},
+    "national.self": ADMINS,
+    "national.self_pdf": ADMINS,
     "reports.index": ANY_SIGNED_IN,
     "plans.index": ANY_SIGNED_IN,
     # A unit's plan: out of scope (and a unit without results) answers 404, like a report.
@@ -81,11 +89,30 @@ ALLOWED: dict[str, set[str]] = {
     "plans.summary": {"admin", "leader"},
     # Out of scope answers 404 there (not 403): "not yours" and "unknown" look the same.
     "reports.download": {"admin", "leader"},
+    # A report's figures: the PDF's rule (404 out of scope, audited; see tests/exports/).
+    "exports.report_csv": {"admin", "leader"},
+    "exports.report_xlsx": {"admin", "leader"},
+    # Research extracts: the page for a jurisdiction's administrators; the download for its data
+    # stewards only (this walk's administrator is not one: tests/exports/ covers a steward).
+    "exports.extracts": ADMINS,
+    "exports.extract_download": {"admin"},
+    # Only another administrator of the account's own jurisdiction (the walk posts no choice:
+    # the administrator gets the form's message, everyone else 403 and nothing recorded).
+    "exports.steward": {"admin"},
+    # A unit's results page: the same rule as its PDF.
+    "reports.unit": {"admin", "leader"},
 }
 #: Public by design: the survey (a personal link is the credential), static files, and the
 #: probes /healthz and /readyz (a load balancer has no login; they say nothing but ready or not).
 PUBLIC_BLUEPRINTS = {"survey", "ops"}
-NOT_FOUND_MEANS_DENIED = {"reports.download", "plans.plan"}
+NOT_FOUND_MEANS_DENIED = {
+    "reports.download",
+    "reports.unit",
+    "plans.plan",
+    "exports.report_csv",
+    "exports.report_xlsx",
+    "exports.extract_download",
+}
 
 
 @dataclass

@@ -146,7 +146,9 @@ def test_every_administrator_page_has_no_wcag_21_aa_violations(
         f"/admin/waves/{admin_world.open_id}/edit",
         "/admin/audit",
         "/password",
+        "/account",
         "/reports",
+        "/exports/extracts",
     ]
     problems = _scan_all(site, page, paths)
     # A form showing its errors, too.
@@ -166,30 +168,35 @@ def test_every_national_and_leader_page_has_no_wcag_21_aa_violations(
     _sign_in(site, page, "axe-national@x.org")
     problems = _scan_all(site, page, ["/admin/", "/admin/jurisdictions", "/admin/users"])
     problems |= _scan_all(site, page, ["/admin/waves", "/admin/audit", "/reports"])
-    leader = context.browser.new_context(locale="en-US")
-    try:
-        from tests.e2e.conftest import AXE
+    # The leader's pages in both languages: the browser asks for English, then for Spanish.
+    for locale in ("en-US", "es-ES"):
+        leader = context.browser.new_context(locale=locale)
+        try:
+            from tests.e2e.conftest import AXE
 
-        leader.add_init_script(path=str(AXE))
-        leader_page = leader.new_page()
-        _sign_in(site, leader_page, "axe-leader@x.org")
-        problems |= {
-            f"leader {k}": v
-            for k, v in _scan_all(
-                site,
-                leader_page,
-                [
-                    "/admin/",
-                    "/reports",
-                    "/password",
-                    "/plans",
-                    f"/plans/{admin_world.closed_id}/{admin_world.team_id}",
-                    f"/plans/{admin_world.closed_id}/summary",
-                ],
-            ).items()
-        }
-    finally:
-        leader.close()
+            leader.add_init_script(path=str(AXE))
+            leader_page = leader.new_page()
+            _sign_in(site, leader_page, "axe-leader@x.org")
+            problems |= {
+                f"leader ({locale}) {k}": v
+                for k, v in _scan_all(
+                    site,
+                    leader_page,
+                    [
+                        "/admin/",
+                        "/reports",
+                        "/password",
+                        "/account",
+                        "/plans",
+                        f"/plans/{admin_world.closed_id}/{admin_world.team_id}",
+                        f"/plans/{admin_world.closed_id}/summary",
+                    ],
+                ).items()
+            }
+            if locale == "es-ES":
+                assert 'lang="es"' in leader_page.content()
+        finally:
+            leader.close()
     assert problems == {}
 
 

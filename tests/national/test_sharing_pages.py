@@ -19,6 +19,7 @@ from app.models import (
     SharingAgreement,
     User,
 )
+from app.services import contributions
 from tests.admin.conftest import csrf_token, make_user
 
 from .conftest import seed_wave
@@ -118,7 +119,9 @@ def test_preview_download_and_approve_at_psychometric_level_send_no_row(
     # Nothing in it grows with the respondents: no list longer than the 36 items.
     assert max(_list_lengths(payload)) <= 36
     assert payload["statistics"]["groups"]["all"]["respondents"] == 108
-    assert payload["benchmark"] == {}
+    # Benchmark figures (also sent at this level) come from the publication: 12 shown teams.
+    assert payload["benchmark"]["format"] == contributions.BENCHMARK_FORMAT
+    assert {len(v) for v in payload["benchmark"]["units"]["team"].values()} == {12}
     # Approve: kept as it left, audited, in this deployment's national store.
     approve = client.post(
         f"/admin/contributions/{wave.id}/approve",
@@ -141,7 +144,8 @@ def test_benchmark_level_holds_no_statistics(
     client = signed_in(admin)
     _set(client, lake[1].id, "benchmark", "DSA-1")
     payload = client.get(f"/admin/contributions/{lake[1].id}/preview.json").get_json()
-    assert "statistics" not in payload and payload["benchmark"] == {}
+    assert "statistics" not in payload
+    assert payload["benchmark"]["format"] == contributions.BENCHMARK_FORMAT
     assert payload["level"] == "benchmark"
 
 

@@ -22,7 +22,10 @@ import surveys
 from app.db import make_engine
 from app.migrate import upgrade
 from app.models import ReceivedContribution, Response
-from app.services import contributions, sharing
+from app.reporting import ReportContext, render_html
+from app.services import benchmarks, contributions, reports, sharing
+from app.services.reports.publication import own_publication
+from app.services.reports.results import load_wave
 from tests.conftest import make_test_app
 
 from .conftest import seed_wave
@@ -168,6 +171,29 @@ def test_round_trip_into_the_national_instance_equals_statistics_on_the_pooled_r
     assert fit.chi2 == pytest.approx(on_rows.chi2, rel=1e-9)
 
 
+def test_the_national_instances_psychometric_report_equals_the_pooled_rows(
+    world: World,
+) -> None:
+    from app.services import national_report
+
+    for slug in ("lake", "hill"):  # imported by the round trip above, or here when run alone
+        world.nation.run("national", "import-contribution", str(world.files[slug]))
+    with world.nation.session() as session:
+        report = national_report.build_national_report(session, None)
+    assert report.empty_reason == ""
+    assert [p.name for p in report.participants] == ["Hill County", "Lake County"]
+    assert all(p.included and p.responses == 90 for p in report.participants)
+    pooled = pd.concat([_rows(world.lake), _rows(world.hill)], ignore_index=True)
+    instrument = surveys.load_default()
+    nation = {r.scale: r for r in report.reliability if r.group == national_report.NATION}
+    for scale in instrument.scales:
+        theirs = scoring.reliability(pooled[list(scale.item_keys)].dropna())
+        ours = nation[scale.title["en"]]
+        assert ours.n == theirs.n_complete
+        assert ours.alpha == pytest.approx(theirs.alpha, abs=1e-9)
+        assert ours.omega == pytest.approx(theirs.omega_total, abs=1e-9)
+
+
 def test_a_replayed_file_is_refused(world: World, tmp_path: Path) -> None:
     data = world.files["lake"].read_bytes()
     path = tmp_path / "once.json"
@@ -230,3 +256,142 @@ def test_export_without_approval_or_after_withdrawal_says_why(world: World, tmp_
     )
     assert code == 2 and "lowered after approval" in text
     assert not (tmp_path / "x.json").exists()
+
+
+def _shown_teams(inst: Instance, wave_id: int, scale: str) -> list[float]:
+    """A jurisdiction's shown team figures, read from its own publication on its own server."""
+    with inst.app.app_context(), inst.session() as session:
+        pub = own_publication(load_wave(session, wave_id))
+    return [
+        float(u.scales[scale].pct_positive)  # type: ignore[arg-type]
+        for u in pub.units.values()
+        if u.shown and u.kind == "team" and u.scales[scale].shown
+    ]
+
+
+@pytest.fixture(scope="module")
+def hosted(world: World) -> dict[str, int]:
+    """Four jurisdictions hosted by the national deployment itself, sharing benchmarks there,
+    beside the two imported files (imported here once, if an earlier test has not)."""
+    local: dict[str, int] = {}
+    with world.nation.session() as session:
+        for index, slug in enumerate(("ash", "oak", "yew", "elm")):
+            _, wave = seed_wave(session, slug, teams=8, per_team=9, seed=20 + index)
+            sharing.set_level(session, None, wave.id, "benchmark", reference=f"DSA-{slug}")
+            contributions.approve_contribution(session, None, wave.id)
+            local[slug] = wave.id
+    for slug in ("lake", "hill"):
+        world.nation.run("national", "import-contribution", str(world.files[slug]))
+    return local
+
+
+def _ash_report(world: World, local: dict[str, int]) -> ReportContext:
+    with world.nation.app.app_context(), world.nation.session() as session:
+        team = session.scalars(
+            select(Response.unit_id).where(Response.wave_id == local["ash"]).limit(1)
+        ).one()
+        return reports.build_context(session, local["ash"], team)
+
+
+def test_a_report_on_the_national_instance_compares_with_the_imported_figures(
+    world: World, hosted: dict[str, int]
+) -> None:
+    local = hosted
+    ctx = _ash_report(world, local)
+    # The comparison of Ash is the two imported files and the three other local jurisdictions.
+    assert ctx.national_jurisdictions == 5
+    others = [(world.lake, world.waves["lake"]), (world.hill, world.waves["hill"])]
+    others += [(world.nation, local[slug]) for slug in ("oak", "yew", "elm")]
+    instrument = surveys.load_default()
+    compared = 0
+    for scale in instrument.scales:
+        values = [v for inst, wave_id in others for v in _shown_teams(inst, wave_id, scale.key)]
+        bench = ctx.scale(scale.key).national_benchmark
+        if bench is None:
+            assert ctx.scale(scale.key).national_benchmark_note == "benchmark_reveals_jurisdiction"
+            continue
+        compared += 1
+        assert bench.n_teams == len(values) and bench.n_jurisdictions == 5
+        got = [bench.p10, bench.p25, bench.p50, bench.p75, bench.p90]
+        expected = np.percentile(values, [10, 25, 50, 75, 90], method="linear")
+        assert got == pytest.approx(list(expected), abs=1e-9)
+    assert compared > 0
+    with world.nation.app.app_context(), world.nation.session() as session:
+        view = benchmarks.national_benchmarks(session, year=2026)
+    # The coordinator's view counts all six: lake, hill, ash, oak, yew and elm.
+    assert view is not None and view.sources.jurisdictions == 6
+    shown = [c for c in view.cells if c.shown]
+    assert shown
+    for cell in shown:
+        values = (
+            _shown_teams(world.lake, world.waves["lake"], cell.scale)
+            + _shown_teams(world.hill, world.waves["hill"], cell.scale)
+            + [v for slug in local for v in _shown_teams(world.nation, local[slug], cell.scale)]
+        )
+        assert cell.n_units == len(values)
+        got = [cell.p10, cell.p25, cell.p50, cell.p75, cell.p90]
+        assert got == pytest.approx(
+            list(np.percentile(values, [10, 25, 50, 75, 90], method="linear")), abs=1e-9
+        )
+
+
+def test_a_signed_file_with_figures_the_publication_hides_is_refused(
+    world: World, tmp_path: Path
+) -> None:
+    payload = json.loads(world.files["lake"].read_text())["payload"]
+    payload["id"] = "00000000-0000-4000-8000-000000000006"
+    scale = next(iter(payload["benchmark"]["units"]["team"]))
+    payload["benchmark"]["units"]["team"][scale].append([12.5, 2])
+    _refused(world, tmp_path, _resign(payload, _key(world.keys["lake"])), "below the minimum")
+
+
+def test_a_signed_file_with_an_unknown_benchmark_version_is_refused(
+    world: World, tmp_path: Path
+) -> None:
+    payload = json.loads(world.files["hill"].read_text())["payload"]
+    payload["id"] = "00000000-0000-4000-8000-000000000007"
+    payload["benchmark"]["format"] = "safety-culture-benchmark/0"
+    _refused(world, tmp_path, _resign(payload, _key(world.keys["hill"])), "unknown format")
+
+
+def test_a_remote_withdrawal_leaves_the_next_national_report_without_it_and_says_so(
+    world: World, hosted: dict[str, int], tmp_path: Path
+) -> None:
+    assert _ash_report(world, hosted).national_jurisdictions == 5
+    with world.hill.session() as session:
+        sharing.set_level(session, None, world.waves["hill"], "none")
+    notice = tmp_path / "hill-withdrawal.json"
+    code, text = world.hill.run(
+        "national",
+        "export-withdrawal",
+        str(world.waves["hill"]),
+        "--out",
+        str(notice),
+        "--key",
+        str(world.keys["hill"]),
+    )
+    assert code == 0, text
+    # Nothing but ids, the level and the year leaves with it.
+    said = json.loads(notice.read_text())["payload"]
+    assert set(said) == {"format", "id", "jurisdiction", "wave", "level", "withdraws"}
+    code, text = world.nation.run("national", "import-withdrawal", str(notice))
+    assert code == 0 and "withdrew 1 contribution(s) of hill" in text, text
+    after = _ash_report(world, hosted)
+    assert after.national_jurisdictions == 4
+    assert len(after.national_withdrawals) == 1
+    html = render_html(after)
+    assert "withdrew its figures on" in html and "Hill" not in html
+    with world.nation.session() as session:
+        received = contributions.list_received(session)
+        assert "hill" not in {r.jurisdiction_slug for r in received}
+        assert contributions.national_statistics(received) is not None  # lake still counts
+    # Replaying the notice changes nothing.
+    code, text = world.nation.run("national", "import-withdrawal", str(notice))
+    assert code == 2 and text.startswith("refused:") and "nothing to withdraw" in text
+    # A notice whose content was changed is refused like a contribution.
+    document = json.loads(notice.read_text())
+    document["payload"]["withdraws"].append("00000000-0000-4000-8000-000000000008")
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(document))
+    code, text = world.nation.run("national", "import-withdrawal", str(changed))
+    assert code == 2 and "signature does not match" in text

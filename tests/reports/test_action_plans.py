@@ -211,3 +211,19 @@ def test_last_years_plan_is_found_for_this_years_report(
     assert before is not None and before.year == 2025
     assert before.focus_areas[0].actions[0].text == "Huddle"
     assert plans.previous_plan(session, wave, "Office B / Team 2") is None
+
+
+def test_saving_a_plan_again_with_the_same_focus_area_replaces_it(
+    session: Session, small: SmallJurisdiction
+) -> None:
+    wave, unit = small.waves[2026], small.units["Office B / Team 1"]
+    first = plans.ActionInput("Weekly huddle", "team lead", None, "planned")
+    plans.save_plan(session, None, wave, unit, [plans.FocusInput("safety_organizing", (first,))])
+    done = plans.ActionInput("Weekly huddle", "team lead", None, "done")
+    view = plans.save_plan(
+        session, None, wave, unit, [plans.FocusInput("safety_organizing", (done,))]
+    )
+    assert [(f.scale_key, [a.status for a in f.actions]) for f in view.focus_areas] == [
+        ("safety_organizing", ["done"])
+    ]
+    assert session.scalar(select(func.count()).select_from(PlanAction)) == 1

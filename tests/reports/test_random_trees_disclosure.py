@@ -57,7 +57,7 @@ from app.models import (
     WaveStatus,
 )
 from app.reporting import ReportContext
-from app.services import reports, waves
+from app.services import benchmarks, reports, waves
 from app.services.instruments import ensure_instrument
 from scoring import cli as scoring_cli
 
@@ -244,6 +244,9 @@ def build_world(session: Session, seed: int) -> World:
             )
             world.others[year].append((wave_id, shares))
     session.commit()
+    # National benchmarks come from contributions: the sharing jurisdictions approve theirs
+    # (the one of 3 people has too few answers to send anything).
+    benchmarks.seed_contributions(session)
     return world
 
 
@@ -461,9 +464,10 @@ def _check_benchmarks(
 ) -> None:
     """Benchmarks and ranks follow the publication's rule and name no one else.
 
-    The worlds have 3 sharing jurisdictions (fewer than 5): no national benchmark or rank may
-    appear. A jurisdiction benchmark or rank appears only over at least 20 shown units of the
-    kind, and then equals the percentiles of exactly those units' published figures.
+    The worlds have 3 sharing jurisdictions (fewer than 5), whose contributions are the only
+    national input: no national benchmark or rank may appear. A jurisdiction benchmark or rank
+    appears only over at least 20 shown units of the kind, and then equals the percentiles of
+    exactly those units' published figures.
     """
     units = pub.results.units
     root = next(u for u in units.values() if u.parent_id is None).id
@@ -471,6 +475,9 @@ def _check_benchmarks(
         text = repr(ctx)
         for name in world.foreign_names:
             assert name not in text
+        # Compared only with the one other jurisdiction that shares and could send figures:
+        # not itself, not the one that keeps its figures, not the one of 3 people.
+        assert ctx.national_jurisdictions == 1
         kind = ctx.unit_kind
         for scale in ctx.scales:
             assert scale.national_benchmark is None and scale.percentile_national is None

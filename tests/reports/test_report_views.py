@@ -19,7 +19,8 @@ def test_leader_lists_only_units_in_scope(
     client = app.test_client()
     login(client, "lead-a@lake.example")
     page = client.get("/reports").get_data(as_text=True)
-    assert "Office A / Team 1" in page
+    # The units are a tree: each named once, under the unit above it.
+    assert f'/reports/{small.waves[2026]}/{small.units["Office A / Team 1"]}">Team 1</a>' in page
     assert f"/reports/{small.waves[2026]}/{small.units['Office A / Team 1']}.pdf" in page
     assert "included in Office A" in page  # the hidden team, without a link
     assert f"{small.units['Office A / Team 3']}.pdf" not in page.split("2025")[0]

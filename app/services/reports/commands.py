@@ -26,6 +26,7 @@ def download_report(
     cache_dir: Path | None = None,
     page_size: PageSize = "A4",
     min_jurisdictions: int = 5,
+    language: str = "en",
 ) -> tuple[str, bytes]:
     """The PDF of one unit for a signed-in user: scope check, render (cached), audit, commit.
 
@@ -38,12 +39,19 @@ def download_report(
         raise access.PermissionDenied("no such report")
     access.require_unit(user, unit)
     ctx = build_context(
-        session, wave_id, unit_id, page_size=page_size, min_jurisdictions=min_jurisdictions
+        session,
+        wave_id,
+        unit_id,
+        page_size=page_size,
+        min_jurisdictions=min_jurisdictions,
+        language=language,
     )
     if cache_dir is None:
         pdf = render_pdf(ctx)
     else:
-        key = ReportCacheKey(wave_id, unit_id, _context_version(ctx), page_size=page_size)
+        key = ReportCacheKey(
+            wave_id, unit_id, _context_version(ctx), page_size=page_size, language=language
+        )
         pdf = cached_pdf(cache_dir, key, lambda: render_pdf(ctx))
     audit.record(
         session,
@@ -53,15 +61,27 @@ def download_report(
         jurisdiction_id=wave.jurisdiction_id,
         wave_id=wave_id,
         unit_id=unit_id,
+        language=language,
     )
     session.commit()
     return report_filenames(wave_results(session, wave_id))[unit_id], pdf
 
 
 def _context_version(ctx: ReportContext) -> str:
-    """Scoring version plus what changes with the data (responses, date, comments' order aside)."""
+    """Scoring version plus what changes with the data (responses, date, comments' order aside).
+
+    Last year's plan is part of it: editing that plan must not leave a stale PDF in the cache.
+    """
     digest = hashlib.sha256(
-        repr((ctx.scoring_version, ctx.responses, ctx.invited, ctx.generated_on)).encode()
+        repr(
+            (
+                ctx.scoring_version,
+                ctx.responses,
+                ctx.invited,
+                ctx.generated_on,
+                ctx.previous_plan,
+            )
+        ).encode()
     )
     return digest.hexdigest()[:16]
 
@@ -99,6 +119,7 @@ def render_unit_report(
     *,
     page_size: PageSize = "A4",
     min_jurisdictions: int = 5,
+    language: str = "en",
 ) -> bytes:
     """One unit's PDF for a build (CLI or ZIP batch); raises ``ReportRenderError`` and friends.
 
@@ -107,7 +128,12 @@ def render_unit_report(
     pending in the session.
     """
     ctx = build_context(
-        session, wave_id, unit_id, page_size=page_size, min_jurisdictions=min_jurisdictions
+        session,
+        wave_id,
+        unit_id,
+        page_size=page_size,
+        min_jurisdictions=min_jurisdictions,
+        language=language,
     )
     session.commit()
     return render_pdf(ctx)
@@ -121,6 +147,7 @@ def build_wave_reports(
     unit_path: str | None = None,
     page_size: PageSize = "A4",
     min_jurisdictions: int = 5,
+    language: str = "en",
 ) -> list[Path]:
     """Write one PDF per shown unit of a wave (or only ``unit_path``); return the files written.
 
@@ -138,6 +165,7 @@ def build_wave_reports(
             entry.unit_id,
             page_size=page_size,
             min_jurisdictions=min_jurisdictions,
+            language=language,
         )
         path = out_dir / entry.filename
         path.write_bytes(pdf)

@@ -15,11 +15,15 @@ from sqlalchemy.orm import Session
 
 import scoring
 import surveys
+from app.models import Wave
 from app.reporting import (
     Benchmark,
     HeatmapCell,
     HeatmapRow,
     ItemRow,
+    PlanAction,
+    PlanFocus,
+    PlanRecap,
     PsychometricRow,
     ReportContext,
     ResponseRateRow,
@@ -27,6 +31,7 @@ from app.reporting import (
     TrendCell,
 )
 from app.reporting.context import PageSize, ReliabilityStatus
+from app.services import plans
 from app.services.reports.comments import comments_for
 from app.services.reports.errors import UnitSuppressed, UnknownUnit
 from app.services.reports.publication import WaveResults, label_reason, wave_results
@@ -139,6 +144,8 @@ def build_context(
         jurisdiction_benchmark_note=_group_note(scales, "jurisdiction"),
         national_benchmark_note=_group_note(scales, "national"),
         benchmark_min_jurisdictions=min_jurisdictions,
+        national_jurisdictions=results.national_sources.jurisdictions,
+        national_withdrawals=tuple(w.on for w in results.national_sources.withdrawals),
         children=tuple(children),
         response_rates=tuple(rates),
         psychometrics=() if is_team else _psychometrics(results, language),
@@ -146,6 +153,35 @@ def build_context(
         comment_question=_text(question.text, language) if question and comments else None,
         comment_min_n=pub.comment_min_n,
         scoring_version=SCORING_VERSION,
+        previous_plan=_previous_plan(session, wave_id, unit.path, instrument, language),
+    )
+
+
+def _previous_plan(
+    session: Session, wave_id: int, unit_path: str, instrument: surveys.Instrument, language: str
+) -> PlanRecap | None:
+    """Last year's plan of the unit with the same path, as plain data (scale titles translated).
+
+    A plan holds no answers, only what the unit's leader recorded, so showing it next to this
+    year's results exposes nobody; it is shown only in a report the publication allows.
+    """
+    wave = session.get(Wave, wave_id)
+    view = None if wave is None else plans.previous_plan(session, wave, unit_path)
+    if view is None:
+        return None
+    titles = {s.key: _text(s.title, language) for s in instrument.scales}
+    return PlanRecap(
+        year=view.year,
+        focus_areas=tuple(
+            PlanFocus(
+                scale_key=f.scale_key,
+                scale_title=titles.get(f.scale_key, f.scale_title),
+                actions=tuple(
+                    PlanAction(a.text, a.owner_role, a.target_date, a.status) for a in f.actions
+                ),
+            )
+            for f in view.focus_areas
+        ),
     )
 
 

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 import scoring
 import surveys
-from app.models import Jurisdiction, Wave
+from app.models import Wave
+from app.services import benchmarks
+from app.services.benchmarks import NO_SOURCES
 from app.services.reports.errors import HiddenReason, NoResponses
 from app.services.reports.results import UnitNode, WaveData, cached, load_wave
 
@@ -25,12 +27,15 @@ class WaveResults:
     """A wave on the tree it was launched on, with the one publication every output reads.
 
     ``publication`` includes the change from the earlier wave (``previous_year``) and the
-    national benchmarks from every jurisdiction that shares them.
+    national benchmarks, built from the other jurisdictions' contributions only
+    (:mod:`app.services.benchmarks`).
     """
 
     data: WaveData
     publication: scoring.Publication
     previous_year: int | None
+    #: Who the national comparison was built from (never this wave's own jurisdiction).
+    national_sources: benchmarks.Sources = NO_SOURCES
 
     @property
     def wave_id(self) -> int:
@@ -121,27 +126,37 @@ def label_reason(hidden: scoring.Hidden | None) -> HiddenReason:
 def wave_results(session: Session, wave_id: int) -> WaveResults:
     """The wave's publication, with last year's change and the national benchmarks.
 
-    Cached per content of this wave, the earlier one and every peer. Raises ``UnknownWave``
+    The benchmarks come from the national store's contributions of every other jurisdiction
+    whose current agreement allows them, never from another jurisdiction's rows. Cached per
+    content of this wave, the earlier one and the contributions used. Raises ``UnknownWave``
     or ``NoResponses``.
     """
     data = load_wave(session, wave_id)
     previous = _previous(session, data)
-    peers = _peers(session, data)
+    peers, sources = benchmarks.peers_for(
+        session,
+        year=data.year,
+        instrument_key=data.instrument.key,
+        instrument_version=data.instrument.version,
+        leave_out=data.jurisdiction_slug,
+    )
     key = (
         "published",
         data.key,
         None if previous is None else previous.key,
-        tuple(p.key for p in peers),
+        sources.key,
     )
 
     def publish() -> scoring.Publication:
         return _publish(
             data,
             previous=None if previous is None else own_publication(previous),
-            peers=_peer_inputs(peers),
+            peers=peers,
         )
 
-    return WaveResults(data, cached(key, publish), None if previous is None else previous.year)
+    return WaveResults(
+        data, cached(key, publish), None if previous is None else previous.year, sources
+    )
 
 
 def own_publication(data: WaveData) -> scoring.Publication:
@@ -191,37 +206,3 @@ def _previous(session: Session, data: WaveData) -> WaveData | None:
         except NoResponses:
             continue
     return None
-
-
-def _peers(session: Session, data: WaveData) -> list[WaveData]:
-    """Same-year waves of the same instrument in every jurisdiction that shares benchmarks."""
-    ids = session.scalars(
-        select(Wave.id)
-        .join(Jurisdiction, Jurisdiction.id == Wave.jurisdiction_id)
-        .where(Wave.year == data.year, Jurisdiction.shares_benchmarks.is_(True))
-        .order_by(Wave.id)
-    ).all()
-    peers = []
-    for other_id in ids:
-        try:
-            other = data if other_id == data.wave_id else load_wave(session, other_id)
-        except NoResponses:
-            continue
-        same = (other.instrument.key, other.instrument.version)
-        if same == (data.instrument.key, data.instrument.version):
-            peers.append(other)
-    return peers
-
-
-def _peer_inputs(peers: list[WaveData]) -> scoring.Peers:
-    """Benchmark inputs: each sharing jurisdiction's shown units and its overall figures."""
-    units: list[scoring.PeerUnit] = []
-    figures: dict[tuple[str, str], float] = {}
-    for peer in peers:
-        own = own_publication(peer)
-        units += own.peer_units()
-        for key, cell in own.overall.scales.items():
-            if cell.shown and cell.pct_positive is not None:
-                figures[(jurisdiction_tag(peer.jurisdiction_id), key)] = cell.pct_positive
-    sharing = frozenset(jurisdiction_tag(p.jurisdiction_id) for p in peers)
-    return scoring.Peers(units, sharing, figures)
