@@ -154,8 +154,11 @@ def dialect_insert(session: Session) -> Any:
     raise ValueError(f"no upsert for the {name} dialect; the project runs on SQLite or PostgreSQL")
 
 
-_FIND = select(Draft.ciphertext).where(Draft.lookup == bindparam("draft_lookup"))
-_DELETE = delete(Draft).where(Draft.lookup == bindparam("draft_lookup"))
+# Core statements on the table (not the ORM entity): every page of every person runs them, and
+# nothing here needs an ORM object.
+_TABLE = Draft.metadata.tables["drafts"]
+_FIND = select(_TABLE.c.ciphertext).where(_TABLE.c.lookup == bindparam("draft_lookup"))
+_DELETE = delete(_TABLE).where(_TABLE.c.lookup == bindparam("draft_lookup"))
 _UPSERTS: dict[str, Any] = {}
 
 
@@ -164,13 +167,13 @@ def _upsert(session: Session) -> Any:
     name = session.get_bind().dialect.name
     statement = _UPSERTS.get(name)
     if statement is None:
-        values = dialect_insert(session)(Draft).values(
+        values = dialect_insert(session)(_TABLE).values(
             lookup=bindparam("draft_lookup"),
             wave_id=bindparam("draft_wave"),
             ciphertext=bindparam("draft_sealed"),
         )
         statement = _UPSERTS[name] = values.on_conflict_do_update(
-            index_elements=[Draft.lookup], set_={"ciphertext": values.excluded.ciphertext}
+            index_elements=[_TABLE.c.lookup], set_={"ciphertext": values.excluded.ciphertext}
         )
     return statement
 

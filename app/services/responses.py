@@ -33,9 +33,9 @@ from sqlalchemy.orm import Session
 
 import surveys
 from app import db as app_db
-from app.models import DailyCount, Draft, Invitation, PendingResponse, Response, Wave, WaveStatus
 from app.models import Instrument as InstrumentRow
-from app.models.base import random_uuid, utcnow
+from app.models import Invitation, PendingResponse, Response, Wave, WaveStatus
+from app.models.base import Base, random_uuid, utcnow
 from app.services import drafts, sealing
 from app.services.instruments import definition_of
 from app.services.tokens import hash_token, looks_like_token
@@ -160,53 +160,62 @@ def _scrub(session: Session) -> None:
 
 
 # Statements built once (values bound per call): building and cache-keying a select costs more
-# CPU than running it. Columns, not ORM entities: nothing here needs a Wave object.
+# CPU than running it. Core tables, not ORM entities: nothing here needs an ORM object, and a
+# Core statement skips the ORM's compile and loading steps on every page of every person.
+_TABLES = Base.metadata.tables
+_invitations, _waves, _instruments = (
+    _TABLES["invitations"],
+    _TABLES["waves"],
+    _TABLES["instruments"],
+)
+_drafts, _pool, _daily = _TABLES["drafts"], _TABLES["pending_responses"], _TABLES["daily_counts"]
 _WAVE_COLUMNS = (
-    Wave.id.label("wave_id"),
-    Wave.status,
-    Wave.closes_at,
-    Wave.closed_at,
-    Wave.timezone,
-    Wave.instrument_id,
-    Wave.pool_k,
-    Wave.min_report_n,
-    InstrumentRow.checksum,
+    _waves.c.id.label("wave_id"),
+    _waves.c.status,
+    _waves.c.closes_at,
+    _waves.c.closed_at,
+    _waves.c.timezone,
+    _waves.c.instrument_id,
+    _waves.c.pool_k,
+    _waves.c.min_report_n,
+    _instruments.c.checksum,
 )
 _PARTICIPATION = (
-    select(Invitation.completed, Invitation.language, *_WAVE_COLUMNS)
-    .join(Wave, Invitation.wave_id == Wave.id)
-    .join(InstrumentRow, Wave.instrument_id == InstrumentRow.id)
-    .where(Invitation.token_hash == bindparam("token_hash"))
+    select(_invitations.c.completed, _invitations.c.language, *_WAVE_COLUMNS)
+    .join(_waves, _invitations.c.wave_id == _waves.c.id)
+    .join(_instruments, _waves.c.instrument_id == _instruments.c.id)
+    .where(_invitations.c.token_hash == bindparam("token_hash"))
 )
 # The same row and, in the same round trip, the draft (found by its own lookup, which is derived
 # from the token and not from anything stored with the invitation).
-_PROGRESS = _PARTICIPATION.add_columns(Draft.ciphertext).outerjoin(
-    Draft, Draft.lookup == bindparam("draft_lookup")
+_PROGRESS = _PARTICIPATION.add_columns(_drafts.c.ciphertext).outerjoin(
+    _drafts, _drafts.c.lookup == bindparam("draft_lookup")
 )
 # FOR SHARE on the wave: closing the wave (an UPDATE of its row) waits for submits in flight, so
 # the final flush of the pool sees every one of them.
 _SUBMIT_ROW = (
-    select(Invitation.unit_id, Invitation.language, *_WAVE_COLUMNS)
-    .join(Wave, Invitation.wave_id == Wave.id)
-    .join(InstrumentRow, Wave.instrument_id == InstrumentRow.id)
-    .where(Invitation.token_hash == bindparam("token_hash"))
-    .with_for_update(read=True, of=Wave)
+    select(_invitations.c.unit_id, _invitations.c.language, *_WAVE_COLUMNS)
+    .join(_waves, _invitations.c.wave_id == _waves.c.id)
+    .join(_instruments, _waves.c.instrument_id == _instruments.c.id)
+    .where(_invitations.c.token_hash == bindparam("token_hash"))
+    .with_for_update(read=True, of=_waves)
+)
+# The last page's POST: the progress row and the submit's lock in one statement, so the submit
+# that follows in the same transaction need not read the invitation again.
+_SUBMIT_PROGRESS = _PROGRESS.add_columns(_invitations.c.unit_id).with_for_update(
+    read=True, of=_waves
 )
 _FLIP = (
-    update(Invitation)
-    .where(Invitation.token_hash == bindparam("flip_hash"), Invitation.completed.is_(False))
+    update(_invitations)
+    .where(_invitations.c.token_hash == bindparam("flip_hash"), _invitations.c.completed.is_(False))
     .values(completed=True)
-    .execution_options(synchronize_session=False)
 )
 _POOL_SIZE = (
     select(func.count())
-    .select_from(PendingResponse)
-    .where(
-        PendingResponse.wave_id == bindparam("pool_wave"),
-        PendingResponse.unit_id == bindparam("pool_unit"),
-    )
+    .select_from(_pool)
+    .where(_pool.c.wave_id == bindparam("pool_wave"), _pool.c.unit_id == bindparam("pool_unit"))
 )
-_POOL_INSERT = insert(PendingResponse)
+_POOL_INSERT = insert(_pool)
 _COUNT_UPSERTS: dict[str, Any] = {}
 
 
@@ -249,19 +258,29 @@ class Progress:
     participation: Participation
     draft: drafts.DraftState | None
     keys: drafts.DraftKeys
+    #: The invitation's unit, read with the submit's lock (``for_submit``); None otherwise.
+    locked_unit: int | None = None
 
 
-def get_progress(session: Session, token: str, *, now: datetime | None = None) -> Progress:
-    """``get_participation`` and ``find_progress`` in one query; raises as get_participation."""
+def get_progress(
+    session: Session, token: str, *, now: datetime | None = None, for_submit: bool = False
+) -> Progress:
+    """``get_participation`` and ``find_progress`` in one query; raises as get_participation.
+
+    ``for_submit``: the row is read with the lock ``submit_response`` takes (FOR SHARE on the
+    wave), so a submit later in the same transaction, given this progress, reads nothing again.
+    """
     if not looks_like_token(token):
         raise InvalidToken
     keys = drafts.DraftKeys.of(token)
     row = session.execute(
-        _PROGRESS, {"token_hash": hash_token(token), "draft_lookup": keys.lookup}
+        _SUBMIT_PROGRESS if for_submit else _PROGRESS,
+        {"token_hash": hash_token(token), "draft_lookup": keys.lookup},
     ).one_or_none()
     participation = _participation(session, row, now)
     assert row is not None  # _participation raised otherwise
-    return Progress(participation, drafts.open_draft(keys, row.ciphertext), keys)
+    draft = drafts.open_draft(keys, row.ciphertext)
+    return Progress(participation, draft, keys, row.unit_id if for_submit else None)
 
 
 _INSTRUMENTS: dict[tuple[int, str], surveys.Instrument] = {}
@@ -424,15 +443,15 @@ def _count_submission(session: Session, wave_id: int, unit_id: int, day: date) -
     name = session.get_bind().dialect.name
     statement = _COUNT_UPSERTS.get(name)
     if statement is None:
-        values = drafts.dialect_insert(session)(DailyCount).values(
+        values = drafts.dialect_insert(session)(_daily).values(
             wave_id=bindparam("count_wave"),
             unit_id=bindparam("count_unit"),
             day=bindparam("count_day"),
             submissions=1,
         )
         statement = _COUNT_UPSERTS[name] = values.on_conflict_do_update(
-            index_elements=[DailyCount.wave_id, DailyCount.unit_id, DailyCount.day],
-            set_={"submissions": DailyCount.__table__.c.submissions + 1},
+            index_elements=[_daily.c.wave_id, _daily.c.unit_id, _daily.c.day],
+            set_={"submissions": _daily.c.submissions + 1},
         )
     session.execute(statement, {"count_wave": wave_id, "count_unit": unit_id, "count_day": day})
 
@@ -445,11 +464,14 @@ def submit_response(
     mix_public: sealing.PublicKey,
     now: datetime | None = None,
     keys: drafts.DraftKeys | None = None,
+    progress: Progress | None = None,
 ) -> Submitted:
     """Store ``answers`` for the invitation of ``token``: once, in one transaction.
 
     Raises InvalidToken, WaveClosed, AlreadySubmitted (nothing stored) or InvalidAnswers.
-    ``keys`` are the token's draft keys if the caller already derived them in this request.
+    ``keys`` are the token's draft keys if the caller already derived them in this request;
+    ``progress``, from ``get_progress(..., for_submit=True)`` earlier in the same transaction,
+    saves reading the invitation again (its lock is already held).
     """
     now = now or utcnow()
     if not looks_like_token(token):
@@ -457,20 +479,29 @@ def submit_response(
     token_hash = hash_token(token)
     try:
         _sqlite_secure_delete(session)
-        row = session.execute(_SUBMIT_ROW, {"token_hash": token_hash}).one_or_none()
-        if row is None:
-            raise InvalidToken
-        if not _is_open(row, now):
-            raise _closed(row)
-        unit_id, wave_id, pool_k = row.unit_id, row.wave_id, row.pool_k
-        instrument = _instrument(session, row.instrument_id, row.checksum)
+        if progress is not None and progress.locked_unit is not None:
+            held = progress.participation
+            if not now < held.closes_at:
+                raise WaveClosed(held.closes_at, held.timezone)
+            unit_id, wave_id, pool_k = progress.locked_unit, held.wave_id, held.pool_k
+            instrument, timezone, language = held.instrument, held.timezone, held.language
+            keys = progress.keys
+        else:
+            row = session.execute(_SUBMIT_ROW, {"token_hash": token_hash}).one_or_none()
+            if row is None:
+                raise InvalidToken
+            if not _is_open(row, now):
+                raise _closed(row)
+            unit_id, wave_id, pool_k = row.unit_id, row.wave_id, row.pool_k
+            instrument = _instrument(session, row.instrument_id, row.checksum)
+            timezone, language = row.timezone, row.language
         check_answers(instrument, answers)
         # Sealed before anything is written: an answer set that cannot be stored changes nothing.
-        sealed = seal_pool_entry(mix_public, instrument, answers, answers.language or row.language)
+        sealed = seal_pool_entry(mix_public, instrument, answers, answers.language or language)
         flipped = cast("CursorResult[Any]", session.execute(_FLIP, {"flip_hash": token_hash}))
         if flipped.rowcount != 1:
             raise AlreadySubmitted
-        _count_submission(session, wave_id, unit_id, now.astimezone(ZoneInfo(row.timezone)).date())
+        _count_submission(session, wave_id, unit_id, now.astimezone(ZoneInfo(timezone)).date())
         drafts.delete_draft(session, token, keys=keys)
         session.execute(
             _POOL_INSERT,

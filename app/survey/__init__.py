@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+from app import ratelimit
 from app.survey.views import bp
 
 #: Largest body a survey page accepts (the whole last page with a full comment is ~10 KiB).
@@ -16,9 +17,18 @@ def _limit_survey_bodies() -> None:
         request.max_content_length = SURVEY_MAX_BODY
 
 
+def _outside_flask_limiter() -> bool:
+    # The survey's one limit (unknown links, ``ratelimit.count_unknown_link``) is counted by the
+    # view itself, only when a link is unknown; no Flask-Limiter limit applies to these pages, so
+    # resolving limits on every page of every person would be work that serves nobody.
+    return request.blueprint == bp.name
+
+
 def init_app(app: Flask) -> None:
-    """The body limit (the unknown-link rate limit lives in ``app.ratelimit``, used by the view)."""
+    """The body limit; survey pages skip Flask-Limiter's per-request resolution (the unknown-link
+    rate limit lives in ``app.ratelimit`` and is called by the view)."""
     app.before_request_funcs.setdefault(None, []).insert(0, _limit_survey_bodies)
+    ratelimit.limiter_of(app).request_filter(_outside_flask_limiter)
 
 
 __all__ = ["bp", "init_app"]

@@ -139,13 +139,14 @@ def _instrument_words(instrument: surveys.Instrument) -> dict[str, Any]:
 def arrive(token: str) -> ResponseReturnValue:
     """Check the link, keep its token in the signed session, and leave the URL that holds it."""
     try:
-        participation = responses.get_participation(get_session(), token)
+        # The invitation and the draft in one query.
+        progress = responses.get_progress(get_session(), token)
     except InvalidToken:
         # Only unknown links are counted, and only here: a valid link always opens.
         ratelimit.count_unknown_link()
         raise
+    participation, draft = progress.participation, progress.draft
     asked = request.args.get("lang")
-    draft = responses.find_progress(get_session(), token)
     if asked in languages():
         language = asked  # a language chosen in the link itself
     elif draft is not None and draft.language in languages():
@@ -195,7 +196,8 @@ def save_page(number: int) -> ResponseReturnValue:
     token = _token()
     db = get_session()
     # One query for the invitation and the draft; the draft keys are derived once per request.
-    progress = responses.get_progress(db, token)
+    # A submit reads them with its lock, so it need not read the invitation a second time.
+    progress = responses.get_progress(db, token, for_submit=request.form.get("nav") == "submit")
     instrument, draft = progress.participation.instrument, progress.draft
     if not 1 <= number <= len(instrument.scales) + 1:
         abort(404)
@@ -211,7 +213,7 @@ def save_page(number: int) -> ResponseReturnValue:
             language=_language(),
         )
         submitted = responses.submit_response(
-            db, token, answers, mix_public=keys.mix_public(), keys=progress.keys
+            db, token, answers, mix_public=keys.mix_public(), progress=progress
         )
         if submitted.pool_ready:
             # The web tier cannot open the pool: the mixer job (which holds the key) moves it.

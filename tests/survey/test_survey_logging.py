@@ -55,7 +55,7 @@ def test_application_error_log_does_not_hold_the_token(
     def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError(f"database fell over while reading {token}")
 
-    monkeypatch.setattr(responses, "get_participation", explode)
+    monkeypatch.setattr(responses, "get_progress", explode)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     app.logger.addHandler(handler)
