@@ -66,7 +66,8 @@ def index() -> ResponseReturnValue:
         page_lang=_page_lang(),
         report_language=report_language(user),
         report_languages=language_names(),
-        # Links name the report's language only when it is not the page's own.
+        # Unit page links name the report language only when it is not the page's own
+        # (a PDF link always names it).
         link_lang=None if report_language(user) == _page_lang() else report_language(user),
     )
 
