@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    BooleanField,
     DateField,
     EmailField,
     HiddenField,
@@ -40,7 +39,6 @@ class JurisdictionForm(FlaskForm):  # type: ignore[misc]
     slug = StringField(
         _l("Short name (in URLs and the CLI)"), validators=[DataRequired(), Length(max=64)]
     )
-    shares_benchmarks = BooleanField(_l("Contributes to national benchmarks"), default=True)
 
 
 def _language_choices() -> list[SelectChoice]:

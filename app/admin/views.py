@@ -94,7 +94,6 @@ def jurisdictions_page() -> ResponseReturnValue:
                 actor,
                 name=form.name.data,
                 slug=form.slug.data,
-                shares_benchmarks=form.shares_benchmarks.data,
             )
         except jurisdictions.JurisdictionError as error:
             flash(str(error), "error")
