@@ -7,6 +7,11 @@ the demo calls :func:`start_inprocess_consumer`.
 One job per batch of invitations; inside a job every invitation is claimed and recorded on its
 own (app/services/delivery.py), so a job that runs twice, or next to a periodic sweep that queued
 the same ids, sends nothing twice.
+
+Restarts: a job that loses its database connection waits for the database (up to
+``app.db.RECONNECT_SECONDS``) and carries on in the same worker — the mailer from the invitation
+where it stopped, the mixer with what is still pooled. A Redis that restarted without its queue
+is noticed by :class:`RedisRestartWatch`, which queues the due work again.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy import select
 
 from app import keys
-from app.db import get_database, scrub_journal
+from app.db import get_database, reconnecting, scrub_journal
 from app.models import Wave, WaveStatus, utcnow
 from app.services import delivery, mail, report_batches, responses, sealing, waves
 
@@ -116,8 +121,10 @@ def mix_wave(wave_id: int) -> int:
     that does not open the pool stops it with one clear line and nothing moved.
     """
     app = _app()
-    with app.app_context():
-        session = get_database(app).sessions()
+    database = get_database(app)
+
+    def mix() -> int:
+        session = database.sessions()
         try:
             mix_keys = keys.mix_keyring(app)
             status = session.scalar(select(Wave.status).where(Wave.id == wave_id))
@@ -130,6 +137,11 @@ def mix_wave(wave_id: int) -> int:
             raise
         finally:
             session.close()
+
+    with app.app_context():
+        # Each pool batch moves in one transaction: after a lost connection the same job, on a
+        # new connection, moves what is still pooled (nothing twice, nothing half-moved).
+        return reconnecting(database.engine, mix, "the mixer")
 
 
 @huey.task()  # type: ignore[untyped-decorator]
@@ -189,7 +201,7 @@ def sweep() -> dict[str, Any]:
 
 @huey.periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]
 def periodic_sweep() -> None:
-    result = sweep()
+    result = reconnecting(get_database(_app()).engine, sweep, "the sweep", tries=2)
     if result["closed"] or result["interrupted"]:
         log.info(
             "sweep: closed waves %s, interrupted sends %s", result["closed"], result["interrupted"]
