@@ -215,9 +215,9 @@ def wait_for_database(engine: Engine, seconds: float = RECONNECT_SECONDS) -> flo
     """Block until a fresh connection answers ``SELECT 1``; returns the seconds waited.
 
     Polls every 0.1 s at first, then up to every second. Past ``seconds`` the last error is
-    raised. The pool is emptied first: every connection it held went with the old server.
+    raised. The pool is left as it is (a dispose would orphan connections other threads have
+    checked out): a disconnect already invalidated it, and ``pool_pre_ping`` replaces the rest.
     """
-    engine.dispose()
     started = time.monotonic()
     pause = 0.1
     while True:
