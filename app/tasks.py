@@ -231,16 +231,31 @@ def start_inprocess_consumer(app: Flask, workers: int = 1) -> Consumer:
     return consumer
 
 
+#: Longest pause between two reads of the queue after errors (seconds).
+CONSUMER_MAX_DELAY = 2.0
+
+
 def run_consumer(app: Flask, workers: int = 1) -> None:
     """Run a consumer in the foreground until interrupted (``flask --app wsgi worker``)."""
     init_app(app)
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
-    session = get_database(app).sessions()
-    try:
-        delivery.recover_interrupted(session, utcnow())
-    finally:
-        session.close()
-    dispatch()  # re-queue what a stopped worker left behind (claims in 'sending' are not resent)
+    # max_delay: after a Redis outage (each failed read lengthens the pause, up to this) the worker
+    # is back within two seconds of Redis, not ten (huey's default).
+    consumer = huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, max_delay=CONSUMER_MAX_DELAY
+    )
+    database = get_database(app)
+
+    def start_up() -> None:
+        session = database.sessions()
+        try:
+            delivery.recover_interrupted(session, utcnow())
+        finally:
+            session.close()
+        # Re-queue what a stopped worker left behind (claims in 'sending' are not resent).
+        dispatch()
+
+    # A worker started while the database restarts waits for it instead of exiting.
+    reconnecting(database.engine, start_up, "the worker's start-up", tries=2)
     watch = RedisRestartWatch()
     if redis_client() is not None:
         # The first look, before any job runs: a restart is a change from this run id.
