@@ -24,6 +24,11 @@ automatically: once its claim is older than ``CLAIM_LEASE`` the periodic sweep m
 "retry failed" sends it again. So a crash can cost one person a message until someone confirms,
 never give anyone a second copy. A connection lost *after* the body was handed over is treated
 the same way (the server may have accepted the message).
+
+A lost *database* connection (a restart, a fail-over) is not a crash: the batch keeps its
+outcomes and unused claims in memory, waits for the database and stores them before it claims
+anything else, so a restart leaves nobody in doubt. Storing them touches only rows still held
+by the batch's own claim (the lease it wrote), never a later claim by another worker.
 """
 
 from __future__ import annotations
