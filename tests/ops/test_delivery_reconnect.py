@@ -53,25 +53,30 @@ def _dropped(statement: str) -> OperationalError:
     )
 
 
+def _launch(session: Session, people: int) -> list[int]:
+    lake = jurisdictions.create_jurisdiction(session, None, name="Lake", slug="lake")
+    rows = [(f"p{i:03d}@lake.example", "Region / Team A") for i in range(people)]
+    roster.import_roster(session, None, lake.id, roster_csv(rows))
+    wave = waves.create_wave(
+        session,
+        None,
+        jurisdiction_id=lake.id,
+        year=2026,
+        instrument_key="team-safety-culture",
+        opens=date.today(),
+        closes=date.today() + timedelta(days=10),
+    )
+    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
+    return list(session.scalars(select(Invitation.id).order_by(Invitation.id)))
+
+
 @pytest.fixture
 def launched(tmp_path: Path) -> tuple[Engine, list[int]]:
+    """A file database of its own: the batch must own its engine to reconnect."""
     engine = make_engine(f"sqlite:///{tmp_path / 'mail.sqlite3'}")
     upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:
-        lake = jurisdictions.create_jurisdiction(session, None, name="Lake", slug="lake")
-        rows = [(f"p{i:03d}@lake.example", "Region / Team A") for i in range(35)]
-        roster.import_roster(session, None, lake.id, roster_csv(rows))
-        wave = waves.create_wave(
-            session,
-            None,
-            jurisdiction_id=lake.id,
-            year=2026,
-            instrument_key="team-safety-culture",
-            opens=date.today(),
-            closes=date.today() + timedelta(days=10),
-        )
-        waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
-        ids = list(session.scalars(select(Invitation.id).order_by(Invitation.id)))
+        ids = _launch(session, 35)
     return engine, ids
 
 
@@ -144,29 +149,28 @@ def test_a_commit_whose_fate_the_lost_connection_hid_is_not_sent_twice(
 
 
 def test_stored_again_an_outcome_or_give_back_never_touches_a_later_claim(
-    launched: tuple[Engine, list[int]],
+    session: Session,
 ) -> None:
-    engine, ids = launched
+    # The test database of the leg (SQLite or PostgreSQL): the lease must compare exactly.
+    ids = _launch(session, 1)
     first_at = utcnow()
-    with Session(engine) as session:
-        (first,) = delivery._claim_rows(session, ids[:1], first_at)
-        session.commit()
-        delivery._release(session, [first])  # given back and committed …
-        session.commit()
-        # … and taken again by another worker, a moment later.
-        (second,) = delivery._claim_rows(session, ids[:1], first_at + timedelta(seconds=1))
-        session.commit()
-        # The first batch, not knowing its give-back was committed, stores it (and an outcome)
-        # again after reconnecting: neither may touch the second worker's claim.
-        delivery._release(session, [first])
-        delivery.record(session, first, mail.SendResult(mail.Outcome.SENT, "250"), utcnow())
-        row = session.execute(
-            select(Invitation.delivery_status, Invitation.next_attempt_at).where(
-                Invitation.id == ids[0]
-            )
-        ).one()
-        assert row == (DeliveryStatus.SENDING, second.lease_until)
-        delivery.record(session, second, mail.SendResult(mail.Outcome.SENT, "250"), utcnow())
-        status = session.scalar(select(Invitation.delivery_status).where(Invitation.id == ids[0]))
-        assert status == DeliveryStatus.SENT
-    engine.dispose()
+    (first,) = delivery._claim_rows(session, ids[:1], first_at)
+    session.commit()
+    delivery._release(session, [first])  # given back and committed …
+    session.commit()
+    # … and taken again by another worker, a moment later.
+    (second,) = delivery._claim_rows(session, ids[:1], first_at + timedelta(seconds=1))
+    session.commit()
+    # The first batch, not knowing its give-back was committed, stores it (and an outcome)
+    # again after reconnecting: neither may touch the second worker's claim.
+    delivery._release(session, [first])
+    delivery.record(session, first, mail.SendResult(mail.Outcome.SENT, "250"), utcnow())
+    row = session.execute(
+        select(Invitation.delivery_status, Invitation.next_attempt_at).where(
+            Invitation.id == ids[0]
+        )
+    ).one()
+    assert row == (DeliveryStatus.SENDING, second.lease_until)
+    delivery.record(session, second, mail.SendResult(mail.Outcome.SENT, "250"), utcnow())
+    status = session.scalar(select(Invitation.delivery_status).where(Invitation.id == ids[0]))
+    assert status == DeliveryStatus.SENT
