@@ -407,13 +407,13 @@ def _deliver(
                     stopped = True
                     break
             if stopped:
+                batch.position = len(ids)  # the rest stays queued, also after a reconnect
                 break
         _record_all(session, batch.done)
         _release(session, batch.unsent)
         session.commit()
         batch.done.clear()
         batch.unsent.clear()
-        batch.position = len(ids)
     except DBAPIError as error:
         if lost_connection(error):
             raise  # the caller reconnects and stores what the batch holds
