@@ -242,6 +242,12 @@ def reconnecting(engine: Engine, run: Callable[[], _T], what: str, *, tries: int
         except DBAPIError as error:
             if attempt == tries or not lost_connection(error):
                 raise
+            log.warning(
+                "%s lost the database connection (%s); waiting up to %.0f s for it",
+                what,
+                type(error.orig).__name__,
+                RECONNECT_SECONDS,
+            )
             waited = wait_for_database(engine)
             log.warning(
                 "%s met a lost database connection (%s); the database answered again after "

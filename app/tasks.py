@@ -254,7 +254,8 @@ def run_consumer(app: Flask, workers: int = 1) -> None:
         # Re-queue what a stopped worker left behind (claims in 'sending' are not resent).
         dispatch()
 
-    # A worker started while the database restarts waits for it instead of exiting.
+    # A connection lost between the app's start (which exits at once, naming the server, if the
+    # database cannot be reached: the service manager starts it again) and this first job.
     reconnecting(database.engine, start_up, "the worker's start-up", tries=2)
     watch = RedisRestartWatch()
     if redis_client() is not None:
