@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import ConfigError
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: SQLite journal: WAL, emptied by :func:`scrub_journal` after every transaction that deletes
 #: something a person could be recognised by (see the README, "What stays on disk").
@@ -190,6 +192,73 @@ def check_reachable(engine: Engine) -> None:
             f"DATABASE_URL: cannot reach the database server at {url.host or 'localhost'}:"
             f"{url.port or 5432}"
         ) from None
+
+
+#: How long a background job waits for the database to come back after losing its connection
+#: (a restart, a fail-over) before it gives up and leaves the rest to the next sweep.
+RECONNECT_SECONDS = 120.0
+
+
+def lost_connection(error: BaseException) -> bool:
+    """The database connection failed or could not be opened (not a mistake in a query).
+
+    A statement on a connection the server dropped raises a DBAPIError with
+    ``connection_invalidated``; while the server is down or shutting down, opening one raises an
+    OperationalError.
+    """
+    return isinstance(error, DBAPIError) and (
+        bool(error.connection_invalidated) or isinstance(error, OperationalError)
+    )
+
+
+def wait_for_database(engine: Engine, seconds: float = RECONNECT_SECONDS) -> float:
+    """Block until a fresh connection answers ``SELECT 1``; returns the seconds waited.
+
+    Polls every 0.1 s at first, then up to every second. Past ``seconds`` the last error is
+    raised. The pool is left as it is (a dispose would orphan connections other threads have
+    checked out): a disconnect already invalidated it, and ``pool_pre_ping`` replaces the rest.
+    """
+    started = time.monotonic()
+    pause = 0.1
+    while True:
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+            return time.monotonic() - started
+        except DBAPIError as error:
+            if not lost_connection(error) or time.monotonic() - started >= seconds:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
+
+
+def reconnecting(engine: Engine, run: Callable[[], _T], what: str, *, tries: int = 3) -> _T:
+    """``run()``, and again (up to ``tries`` in all) each time it meets a lost connection, once
+    the database answers again. ``run`` must be safe to run again after it failed part way: one
+    transaction per step, so a step that died was rolled back whole (the mixer, the sweep)."""
+    for attempt in range(1, tries + 1):
+        try:
+            return run()
+        except DBAPIError as error:
+            if attempt == tries or not lost_connection(error):
+                raise
+            log.warning(
+                "%s lost the database connection (%s); waiting up to %.0f s for it",
+                what,
+                type(error.orig).__name__,
+                RECONNECT_SECONDS,
+            )
+            waited = wait_for_database(engine)
+            log.warning(
+                "%s met a lost database connection (%s); the database answered again after "
+                "%.1f s: running it again (try %s of %s)",
+                what,
+                type(error.orig).__name__,
+                waited,
+                attempt + 1,
+                tries,
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def init_app(app: Flask, engine: Engine | None = None) -> Database:

@@ -7,6 +7,11 @@ the demo calls :func:`start_inprocess_consumer`.
 One job per batch of invitations; inside a job every invitation is claimed and recorded on its
 own (app/services/delivery.py), so a job that runs twice, or next to a periodic sweep that queued
 the same ids, sends nothing twice.
+
+Restarts: a job that loses its database connection waits for the database (up to
+``app.db.RECONNECT_SECONDS``) and carries on in the same worker — the mailer from the invitation
+where it stopped, the mixer with what is still pooled. A Redis that restarted without its queue
+is noticed by :class:`RedisRestartWatch`, which queues the due work again.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy import select
 
 from app import keys
-from app.db import get_database, scrub_journal
+from app.db import get_database, reconnecting, scrub_journal
 from app.models import Wave, WaveStatus, utcnow
 from app.services import delivery, mail, report_batches, responses, sealing, waves
 
@@ -116,8 +121,10 @@ def mix_wave(wave_id: int) -> int:
     that does not open the pool stops it with one clear line and nothing moved.
     """
     app = _app()
-    with app.app_context():
-        session = get_database(app).sessions()
+    database = get_database(app)
+
+    def mix() -> int:
+        session = database.sessions()
         try:
             mix_keys = keys.mix_keyring(app)
             status = session.scalar(select(Wave.status).where(Wave.id == wave_id))
@@ -130,6 +137,11 @@ def mix_wave(wave_id: int) -> int:
             raise
         finally:
             session.close()
+
+    with app.app_context():
+        # Each pool batch moves in one transaction: after a lost connection the same job, on a
+        # new connection, moves what is still pooled (nothing twice, nothing half-moved).
+        return reconnecting(database.engine, mix, "the mixer")
 
 
 @huey.task()  # type: ignore[untyped-decorator]
@@ -191,7 +203,7 @@ def sweep() -> dict[str, Any]:
 
 @huey.periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]
 def periodic_sweep() -> None:
-    result = sweep()
+    result = reconnecting(get_database(_app()).engine, sweep, "the sweep", tries=2)
     if result["closed"] or result["interrupted"]:
         log.info(
             "sweep: closed waves %s, interrupted sends %s", result["closed"], result["interrupted"]
@@ -221,16 +233,32 @@ def start_inprocess_consumer(app: Flask, workers: int = 1) -> Consumer:
     return consumer
 
 
+#: Longest pause between two reads of the queue after errors (seconds).
+CONSUMER_MAX_DELAY = 2.0
+
+
 def run_consumer(app: Flask, workers: int = 1) -> None:
     """Run a consumer in the foreground until interrupted (``flask --app wsgi worker``)."""
     init_app(app)
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
-    session = get_database(app).sessions()
-    try:
-        delivery.recover_interrupted(session, utcnow())
-    finally:
-        session.close()
-    dispatch()  # re-queue what a stopped worker left behind (claims in 'sending' are not resent)
+    # max_delay: after a Redis outage (each failed read lengthens the pause, up to this) the worker
+    # is back within two seconds of Redis, not ten (huey's default).
+    consumer = huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, max_delay=CONSUMER_MAX_DELAY
+    )
+    database = get_database(app)
+
+    def start_up() -> None:
+        session = database.sessions()
+        try:
+            delivery.recover_interrupted(session, utcnow())
+        finally:
+            session.close()
+        # Re-queue what a stopped worker left behind (claims in 'sending' are not resent).
+        dispatch()
+
+    # A connection lost between the app's start (which exits at once, naming the server, if the
+    # database cannot be reached: the service manager starts it again) and this first job.
+    reconnecting(database.engine, start_up, "the worker's start-up", tries=2)
     watch = RedisRestartWatch()
     if redis_client() is not None:
         # The first look, before any job runs: a restart is a change from this run id.

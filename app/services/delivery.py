@@ -24,18 +24,26 @@ automatically: once its claim is older than ``CLAIM_LEASE`` the periodic sweep m
 "retry failed" sends it again. So a crash can cost one person a message until someone confirms,
 never give anyone a second copy. A connection lost *after* the body was handed over is treated
 the same way (the server may have accepted the message).
+
+A lost *database* connection (a restart, a fail-over) is not a crash: the batch keeps its
+outcomes and unused claims in memory, waits for the database and stores them before it claims
+anything else, so a restart leaves nobody in doubt. Storing them touches only rows still held
+by the batch's own claim (the lease it wrote), never a later claim by another worker.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.db import RECONNECT_SECONDS, lost_connection, wait_for_database
 from app.models import (
     DeliveryStatus,
     Invitation,
@@ -46,6 +54,8 @@ from app.models import (
     utcnow,
 )
 from app.services import mail, sealing, tokens
+
+log = logging.getLogger(__name__)
 
 #: A claim older than this without an outcome belongs to a worker that died.
 CLAIM_LEASE = timedelta(minutes=10)
@@ -78,6 +88,16 @@ class Claim:
     send: int
     #: Tries so far, this one included (the claim counts it).
     attempts: int = 1
+    #: The lease this claim wrote (``next_attempt_at``): marks the row as held by this claim, so
+    #: storing an outcome or giving the claim back never touches another worker's later claim.
+    lease_until: datetime | None = None
+
+    def held(self) -> list[ColumnElement[bool]]:
+        """Conditions of the row still being this claim's."""
+        held = [Invitation.id == self.invitation_id, Invitation.delivery_status == SENDING]
+        if self.lease_until is not None:
+            held.append(Invitation.next_attempt_at == self.lease_until)
+        return held
 
 
 @dataclass
@@ -118,13 +138,14 @@ def claim(session: Session, invitation_id: int, now: datetime) -> Claim | None:
 def _claim_rows(session: Session, invitation_ids: Sequence[int], now: datetime) -> list[Claim]:
     """One conditional UPDATE … RETURNING for a few invitations, in their given order; each row
     is taken or not on its own (the caller commits before sending any of them)."""
+    lease_until = now + CLAIM_LEASE
     rows = session.execute(
         update(Invitation)
         .where(Invitation.id.in_(invitation_ids), *_due(now))
         .values(
             delivery_status=SENDING,
             attempts=Invitation.attempts + 1,
-            next_attempt_at=now + CLAIM_LEASE,
+            next_attempt_at=lease_until,
         )
         .returning(
             Invitation.id,
@@ -139,7 +160,16 @@ def _claim_rows(session: Session, invitation_ids: Sequence[int], now: datetime) 
     ).all()
     position = {invitation_id: i for i, invitation_id in enumerate(invitation_ids)}
     claims = [
-        Claim(int(r[0]), int(r[1]), str(r[2]), str(r[3]), bytes(r[4] or b""), int(r[5]), int(r[6]))
+        Claim(
+            int(r[0]),
+            int(r[1]),
+            str(r[2]),
+            str(r[3]),
+            bytes(r[4] or b""),
+            int(r[5]),
+            int(r[6]),
+            lease_until,
+        )
         for r in rows
     ]
     claims.sort(key=lambda c: position[c.invitation_id])
@@ -200,7 +230,7 @@ def record(
         }
     session.execute(
         update(Invitation)
-        .where(Invitation.id == claimed.invitation_id, Invitation.delivery_status == SENDING)
+        .where(*claimed.held())
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -210,17 +240,13 @@ def record(
 
 def _release(session: Session, claims: Sequence[Claim]) -> None:
     """Give back claims whose message was never built nor sent (not committed here)."""
-    if not claims:
-        return
-    session.execute(
-        update(Invitation)
-        .where(
-            Invitation.id.in_([c.invitation_id for c in claims]),
-            Invitation.delivery_status == SENDING,
+    for claimed in claims:
+        session.execute(
+            update(Invitation)
+            .where(*claimed.held())
+            .values(delivery_status=Q, attempts=Invitation.attempts - 1, next_attempt_at=None)
+            .execution_options(synchronize_session=False)
         )
-        .values(delivery_status=Q, attempts=Invitation.attempts - 1, next_attempt_at=None)
-        .execution_options(synchronize_session=False)
-    )
 
 
 @dataclass(frozen=True)
@@ -247,6 +273,7 @@ def deliver(
     mail_from: str,
     clock: Callable[[], datetime] = utcnow,
     group: int = CLAIM_GROUP,
+    reconnect_seconds: float = RECONNECT_SECONDS,
 ) -> DeliveryReport:
     """Claim, send and record each due invitation of a batch over one SMTP connection and one
     database connection.
@@ -257,94 +284,154 @@ def deliver(
     in ``sending`` — the in-doubt window is ``group`` invitations, not one — and the sweep hands
     those to an operator; nothing is sent twice. Stops at the first unreachable server: the rest
     stay queued (claims not yet used are given back) for the next sweep.
+
+    A database connection lost in the middle (a restart, a fail-over) does not end the batch:
+    the worker keeps what it knows in memory (outcomes of sent messages, claims not yet used),
+    waits up to ``reconnect_seconds`` for the database, stores them on a new connection and
+    carries on where it stopped. Outcomes and give-backs only touch rows still held by this
+    batch's own claim (:attr:`Claim.lease_until`), so storing them twice, or after a commit
+    whose fate the lost connection hid, changes nothing that is not ours.
     """
     bind = session.get_bind()
+    batch = _Batch(list(invitation_ids), group)
     if not isinstance(bind, Engine):
         # Already bound to one connection (e.g. inside a caller's transaction): use it as is.
-        return _deliver(
-            session, list(invitation_ids), mailer, mailer_keys, public_url, mail_from, clock, group
-        )
+        with mail.closing_connection(mailer) as smtp:
+            _deliver(session, batch, smtp, mailer_keys, public_url, mail_from, clock)
+        return batch.report
     # An engine-bound session would check a connection out of the pool (and ping it) for every
     # transaction; hold one for the whole batch instead. What the caller left pending is
     # committed first, as the first claim always did.
     session.commit()
-    with bind.connect() as connection, Session(connection, expire_on_commit=False) as batch:
-        return _deliver(
-            batch, list(invitation_ids), mailer, mailer_keys, public_url, mail_from, clock, group
-        )
+    with mail.closing_connection(mailer) as smtp:
+        while True:
+            try:
+                with (
+                    bind.connect() as connection,
+                    Session(connection, expire_on_commit=False) as held,
+                ):
+                    _deliver(held, batch, smtp, mailer_keys, public_url, mail_from, clock)
+                return batch.report
+            except DBAPIError as error:
+                if not lost_connection(error) or batch.reconnects >= MAX_RECONNECTS:
+                    raise
+                batch.reconnects += 1
+                waited = wait_for_database(bind, reconnect_seconds)
+                log.warning(
+                    "database connection lost while delivering a batch (%s); back after %.1f s: "
+                    "carrying on with %s of its %s invitations not yet claimed",
+                    type(error.orig).__name__,
+                    waited,
+                    max(len(batch.ids) - batch.position, 0),
+                    len(batch.ids),
+                )
+
+
+#: Lost database connections one batch survives (each followed by a wait for the database).
+MAX_RECONNECTS = 5
+
+
+@dataclass
+class _Batch:
+    """Where a batch stands, kept across a lost database connection."""
+
+    ids: list[int]
+    group: int
+    #: Index in ``ids`` of the next group to claim.
+    position: int = 0
+    #: Sent, outcome not yet stored (stored with the next claim, before anything else is sent).
+    done: list[tuple[Claim, mail.SendResult, datetime]] = field(default_factory=list)
+    #: Claimed (perhaps committed), not yet built nor sent: given back if the batch stops early.
+    unsent: list[Claim] = field(default_factory=list)
+    waves: dict[int, _WaveInfo] = field(default_factory=dict)
+    report: DeliveryReport = field(default_factory=DeliveryReport)
+    reconnects: int = 0
 
 
 def _deliver(
     session: Session,
-    ids: list[int],
-    mailer: mail.Mailer,
+    batch: _Batch,
+    connection: mail.Connection,
     mailer_keys: sealing.Keyring,
     public_url: str,
     mail_from: str,
     clock: Callable[[], datetime],
-    group: int,
-) -> DeliveryReport:
-    report = DeliveryReport()
-    waves: dict[int, _WaveInfo] = {}
+) -> None:
+    report, ids = batch.report, batch.ids
     link_prefix = f"{public_url.rstrip('/')}/s/"
-    # Sent, outcome not yet stored (stored with the next claim, before anything else is sent).
-    done: list[tuple[Claim, mail.SendResult, datetime]] = []
-    # Claimed, committed, not yet built nor sent (given back if the batch stops early).
-    unsent: list[Claim] = []
-    with mail.closing_connection(mailer) as connection:
-        try:
-            stopped = False
-            for start in range(0, len(ids), group):
-                chunk = ids[start : start + group]
-                _record_all(session, done)
-                unsent = _claim_rows(session, chunk, clock())
-                for wave_id in {c.wave_id for c in unsent} - waves.keys():
-                    waves[wave_id] = _wave_info(session, wave_id)
-                session.commit()  # the claims (and the previous outcomes) before any send
-                done.clear()
-                report.skipped += len(chunk) - len(unsent)
-                unsent.reverse()
-                while unsent:
-                    claimed = unsent.pop()  # from here on it may be sent: never given back
-                    info = waves[claimed.wave_id]
-                    message = mail.build_message(
-                        mail.Invite(
-                            to=claimed.email,
-                            language=claimed.language,
-                            reminder=claimed.send > 0,
-                            link=link_prefix + tokens.open_token(mailer_keys, claimed.sealed_token),
-                            closes_at=info.closes_at,
-                            timezone=info.timezone,
-                            jurisdiction=info.jurisdiction,
-                            min_n=info.min_n,
-                            sender_name=info.sender_name,
-                            reply_to=info.reply_to,
-                            intro=info.intro(claimed.language),
-                            privacy_url=f"{public_url.rstrip('/')}/privacy",
-                        ),
-                        mail_from,
-                    )
-                    result = connection.send(message, claimed.wave_id)
-                    done.append((claimed, result, clock()))
-                    _count(report, result)
-                    if result.outcome == mail.Outcome.UNREACHABLE:
-                        stopped = True
-                        break
-                if stopped:
-                    break
-            _record_all(session, done)
-            _release(session, unsent)
+    try:
+        if batch.done or batch.unsent:  # left by a lost connection: stored before anything else
+            _record_all(session, batch.done)
+            _release(session, batch.unsent)
             session.commit()
-        except BaseException:
-            # Keep what is known: the outcomes of sent messages, and the claims never used.
-            # (The one being built or sent when this happened stays 'sending', for the sweep.)
-            with contextlib.suppress(Exception):
-                session.rollback()
-                _record_all(session, done)
-                _release(session, unsent)
-                session.commit()
-            raise
-    return report
+            batch.done.clear()
+            batch.unsent.clear()
+        stopped = False
+        while batch.position < len(ids):
+            chunk = ids[batch.position : batch.position + batch.group]
+            _record_all(session, batch.done)
+            claims = _claim_rows(session, chunk, clock())
+            # From here the claims may be committed (a lost connection can hide whether the
+            # commit happened): kept, in sending order, to be given back if never sent.
+            batch.unsent = claims[::-1]
+            for wave_id in {c.wave_id for c in claims} - batch.waves.keys():
+                batch.waves[wave_id] = _wave_info(session, wave_id)
+            session.commit()  # the claims (and the previous outcomes) before any send
+            batch.done.clear()
+            batch.position += batch.group
+            report.skipped += len(chunk) - len(claims)
+            while batch.unsent:
+                claimed = batch.unsent.pop()  # from here on it may be sent: never given back
+                info = batch.waves[claimed.wave_id]
+                message = mail.build_message(
+                    mail.Invite(
+                        to=claimed.email,
+                        language=claimed.language,
+                        reminder=claimed.send > 0,
+                        link=link_prefix + tokens.open_token(mailer_keys, claimed.sealed_token),
+                        closes_at=info.closes_at,
+                        timezone=info.timezone,
+                        jurisdiction=info.jurisdiction,
+                        min_n=info.min_n,
+                        sender_name=info.sender_name,
+                        reply_to=info.reply_to,
+                        intro=info.intro(claimed.language),
+                        privacy_url=f"{public_url.rstrip('/')}/privacy",
+                    ),
+                    mail_from,
+                )
+                result = connection.send(message, claimed.wave_id)
+                batch.done.append((claimed, result, clock()))
+                _count(report, result)
+                if result.outcome == mail.Outcome.UNREACHABLE:
+                    stopped = True
+                    break
+            if stopped:
+                batch.position = len(ids)  # the rest stays queued, also after a reconnect
+                break
+        _record_all(session, batch.done)
+        _release(session, batch.unsent)
+        session.commit()
+        batch.done.clear()
+        batch.unsent.clear()
+    except DBAPIError as error:
+        if lost_connection(error):
+            raise  # the caller reconnects and stores what the batch holds
+        _keep_what_is_known(session, batch)
+        raise
+    except BaseException:
+        _keep_what_is_known(session, batch)
+        raise
+
+
+def _keep_what_is_known(session: Session, batch: _Batch) -> None:
+    """After an error: store the outcomes of sent messages and give back claims never used.
+    (The one being built or sent when it happened stays 'sending', for the sweep.)"""
+    with contextlib.suppress(Exception):
+        session.rollback()
+        _record_all(session, batch.done)
+        _release(session, batch.unsent)
+        session.commit()
 
 
 def _record_all(session: Session, done: Sequence[tuple[Claim, mail.SendResult, datetime]]) -> None:

@@ -208,6 +208,7 @@ def run(surveys: int, clients: int = 64, *, workdir: Path) -> LoadResult:
             places = [([], "127.0.0.1", free_port(), "127.0.0.1") for _ in range(2)]
             hosts = f"two loopback ports, no network namespaces: {refused}"
         targets = []
+        processes: list[subprocess.Popen[bytes]] = []
         for name, (prefix, address, port, gateway) in zip("ab", places, strict=True):
             env = _env(
                 url.replace("127.0.0.1", gateway),
@@ -215,9 +216,11 @@ def run(surveys: int, clients: int = 64, *, workdir: Path) -> LoadResult:
                 workdir / f"instance-{name}",
             )
             log = workdir / f"gunicorn-{name}.log"
-            stack.enter_context(_gunicorn(prefix, f"{address}:{port}", env, log))
+            processes.append(stack.enter_context(_gunicorn(prefix, f"{address}:{port}", env, log)))
             worker = [*prefix, sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
-            stack.enter_context(_process(worker, env, workdir / f"worker-{name}.log"))
+            processes.append(
+                stack.enter_context(_process(worker, env, workdir / f"worker-{name}.log"))
+            )
             targets.append((address, port))
         import requests
 
@@ -257,6 +260,9 @@ def run(surveys: int, clients: int = 64, *, workdir: Path) -> LoadResult:
             flipped = session.scalar(select(func.count()).where(Invitation.completed)) or 0
             counted = session.scalar(select(func.sum(DailyCount.submissions))) or 0
         engine.dispose()
+        for process in processes:  # all at once: each then only has to be waited for
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
 
     statuses: Counter[int] = Counter()
     for _, seen in walks:

@@ -171,13 +171,30 @@ def _good_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.timeout(180)
 def test_check_passes_on_a_good_setup_and_names_every_problem_otherwise(tmp_path: Path) -> None:
-    good = _flask(["check"], _good_env(tmp_path))
+    from tests.admin.smtp_server import SmtpServer
+
+    # The good setup talks to a real SMTP server (aiosmtpd), so "ok smtp" means it was reached.
+    server = SmtpServer().start()
+    try:
+        smtp = {
+            "MAIL_BACKEND": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(server.port),
+            "SMTP_STARTTLS": "false",
+        }
+        good = _flask(["check"], {**_good_env(tmp_path), **smtp})
+    finally:
+        server.stop()
     assert good.returncode == 0, good.stdout + good.stderr
     assert "all checks passed" in good.stdout
     for name in ("settings", "database", "migrations", "redis", "smtp", "instance", "keys"):
         assert f"ok    {name}" in good.stdout
 
+    from app import keys
+
     closed = free_port()
+    other = tmp_path / "other-keys"  # a mix key that is not the pair of the configured public half
+    keys.generate_files(other)
     (tmp_path / "instance" / "stray.txt").write_text("x")
     (tmp_path / "instance" / "stray.txt").chmod(0o644)
     broken = _flask(
@@ -190,12 +207,14 @@ def test_check_passes_on_a_good_setup_and_names_every_problem_otherwise(tmp_path
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(closed),
             "SMTP_STARTTLS": "false",
+            "MIX_PRIVATE_KEY_FILE": str(other / "mix.key"),
         },
     )
     assert broken.returncode == 1
     out = broken.stdout
     assert f"FAIL  database: cannot reach the database server at 127.0.0.1:{closed}" in out
     assert "FAIL  migrations:" in out
+    assert "FAIL  keys: MIX_PRIVATE_KEY_FILE: its current key is not the pair of" in out
     assert "FAIL  redis: cannot reach Redis" in out
     assert f"FAIL  smtp: cannot talk to the SMTP server at 127.0.0.1:{closed}" in out
     # Every process tightens instance/ as it starts (app/files.py), so the check finds it fixed.
@@ -211,25 +230,6 @@ def test_check_lists_every_bad_setting_at_once(tmp_path: Path) -> None:
     assert "FAIL  settings: MIN_REPORT_N: expected a whole number of at least 3" in result.stdout
     assert "FAIL  settings: SMTP_PORT: expected a whole number" in result.stdout
     assert "Traceback" not in result.stderr
-
-
-def test_check_reaches_a_real_smtp_server(tmp_path: Path) -> None:
-    from tests.admin.smtp_server import SmtpServer
-
-    server = SmtpServer().start()
-    try:
-        env = {
-            **_good_env(tmp_path),
-            "MAIL_BACKEND": "smtp",
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(server.port),
-            "SMTP_STARTTLS": "false",
-        }
-        result = _flask(["check"], env)
-    finally:
-        server.stop()
-    assert "ok    smtp" in result.stdout, result.stdout
-    assert result.returncode == 0
 
 
 # --- flask db current | history | revision --------------------------------------------------
@@ -272,14 +272,3 @@ def test_db_current_history_and_revision_need_no_alembic_ini(
     ), source[:600]
     assert not list((ROOT / "migrations" / "versions").glob("9999_*"))
     engine.dispose()
-
-
-def test_check_names_a_private_key_that_is_not_the_pair_of_its_public_half(tmp_path: Path) -> None:
-    from app import keys
-
-    other = tmp_path / "other-keys"
-    keys.generate_files(other)
-    env = {**_good_env(tmp_path), "MIX_PRIVATE_KEY_FILE": str(other / "mix.key")}
-    result = _flask(["check"], env)
-    assert result.returncode == 1
-    assert "FAIL  keys: MIX_PRIVATE_KEY_FILE: its current key is not the pair of" in result.stdout
