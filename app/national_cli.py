@@ -61,6 +61,26 @@ def trust_key(slug: str, public_key: str) -> None:
     click.echo(f"key {row.fingerprint[:16]} trusted for {slug}")
 
 
+def _slug_of_wave(wave_id: int) -> str:
+    """The slug of the wave's jurisdiction (its default key file is named after it)."""
+    wave = get_session().get(Wave, wave_id)
+    if wave is None:
+        _fail(f"no wave {wave_id}")
+    slug: str = (
+        get_session()
+        .scalars(select(Jurisdiction.slug).where(Jurisdiction.id == wave.jurisdiction_id))
+        .one()
+    )
+    return slug
+
+
+def _read(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        _fail(f"cannot read {file}: {error.strerror}")
+
+
 @national.command("export-contribution")
 @click.argument("wave_id", type=int)
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True)
@@ -68,12 +88,7 @@ def trust_key(slug: str, public_key: str) -> None:
 def export_contribution(wave_id: int, out: Path, key_path: Path | None) -> None:
     """Write WAVE's approved contribution as a file signed with the jurisdiction's key."""
     session = get_session()
-    wave = session.get(Wave, wave_id)
-    if wave is None:
-        _fail(f"no wave {wave_id}")
-    slug = session.scalars(
-        select(Jurisdiction.slug).where(Jurisdiction.id == wave.jurisdiction_id)
-    ).one()
+    slug = _slug_of_wave(wave_id)
     try:
         done = contributions.export_contribution(
             session, wave_id, key_path or _default_key(slug), out
@@ -87,10 +102,7 @@ def export_contribution(wave_id: int, out: Path, key_path: Path | None) -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def import_contribution(file: Path) -> None:
     """Verify a signed contribution file and load it into the national store."""
-    try:
-        data = file.read_bytes()
-    except OSError as error:
-        _fail(f"cannot read {file}: {error.strerror}")
+    data = _read(file)
     try:
         row = contributions.import_contribution(get_session(), data)
     except contributions.ContributionError as error:
@@ -109,12 +121,7 @@ def import_contribution(file: Path) -> None:
 def export_withdrawal(wave_id: int, out: Path, key_path: Path | None) -> None:
     """After lowering WAVE's level: a signed notice withdrawing what its files already sent."""
     session = get_session()
-    wave = session.get(Wave, wave_id)
-    if wave is None:
-        _fail(f"no wave {wave_id}")
-    slug = session.scalars(
-        select(Jurisdiction.slug).where(Jurisdiction.id == wave.jurisdiction_id)
-    ).one()
+    slug = _slug_of_wave(wave_id)
     try:
         ids = contributions.export_withdrawal(session, wave_id, key_path or _default_key(slug), out)
     except (contributions.ContributionError, NotFound) as error:
@@ -126,10 +133,7 @@ def export_withdrawal(wave_id: int, out: Path, key_path: Path | None) -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def import_withdrawal(file: Path) -> None:
     """Verify a signed withdrawal notice and leave what it names out of national outputs."""
-    try:
-        data = file.read_bytes()
-    except OSError as error:
-        _fail(f"cannot read {file}: {error.strerror}")
+    data = _read(file)
     try:
         rows = contributions.import_withdrawal(get_session(), data)
     except contributions.ContributionError as error:
