@@ -12,10 +12,12 @@ setting, the browser's preference, the first configured language.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
-from flask_babel import Babel, format_percent, get_locale, gettext
+from flask_babel import Babel, format_percent, get_locale, gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 
 from app import catalog
 from app.catalog import N_
@@ -112,6 +114,20 @@ def value_label(value: object) -> str:
     raw = str(getattr(value, "value", value))
     label = VALUE_LABELS.get(raw)
     return gettext(label) if label else raw
+
+
+def either(choices: Sequence[str]) -> str | LazyString:
+    """Choices as running text, translated when shown: "en or es", "en o es"."""
+    if len(choices) < 2:
+        return "".join(choices)
+    return lazy_gettext("%(first)s or %(last)s", first=", ".join(choices[:-1]), last=choices[-1])
+
+
+def both(items: Sequence[str]) -> str | LazyString:
+    """Items as running text, translated when shown: "email and unit", "email y unit"."""
+    if len(items) < 2:
+        return "".join(items)
+    return lazy_gettext("%(first)s and %(last)s", first=", ".join(items[:-1]), last=items[-1])
 
 
 def init_app(app: Flask) -> None:
