@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.i18n import lazy_message as _l
 from app.models import Jurisdiction, OrgUnit, UnitKind, User
 from app.services import audit
 from app.services.access import can_manage_jurisdictions, is_national, require
@@ -37,13 +38,16 @@ def create_jurisdiction(
     name = " ".join(name.split())
     slug = slug.strip().lower()
     if not name:
-        raise JurisdictionError("name: required")
+        raise JurisdictionError(_l("name: required"))
     if not SLUG_PATTERN.match(slug):
         raise JurisdictionError(
-            f"slug: {slug!r} must be lowercase letters, digits and hyphens (e.g. 'lake-county')"
+            _l(
+                "slug: %(slug)s must be lowercase letters, digits and hyphens (e.g. 'lake-county')",
+                slug=repr(slug),
+            )
         )
     if session.scalars(select(Jurisdiction).where(Jurisdiction.slug == slug)).first():
-        raise JurisdictionError(f"slug: a jurisdiction {slug!r} already exists")
+        raise JurisdictionError(_l("slug: a jurisdiction %(slug)s already exists", slug=repr(slug)))
     jurisdiction = Jurisdiction(name=name, slug=slug, shares_benchmarks=shares_benchmarks)
     session.add(jurisdiction)
     session.flush()

@@ -29,12 +29,11 @@ from pathlib import Path
 from typing import TypeAlias
 
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from app.i18n import both, either, languages
+from app.i18n import Message, both, either, languages
+from app.i18n import lazy_message as _l
 from app.models import PATH_SEPARATOR, OrgUnit, RosterEntry, UnitKind, User
 from app.services import audit
 from app.services.access import can_manage_jurisdiction, require
@@ -71,13 +70,13 @@ _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 
 
 #: A problem as a person reads it: translated into the page's language when it is shown.
-Message: TypeAlias = str | LazyString
+Problem: TypeAlias = str | Message
 
 
 class RosterInvalid(Exception):
     """The file cannot be imported; ``problems`` lists (line, message) pairs."""
 
-    def __init__(self, problems: Sequence[tuple[int, Message]]) -> None:
+    def __init__(self, problems: Sequence[tuple[int, Problem]]) -> None:
         self.problems = list(problems)
         super().__init__(*self.problems[:1])
 
@@ -104,7 +103,7 @@ class RosterPreview:
 
     rows_read: int = 0
     rows: list[RosterRow] = field(default_factory=list)
-    problems: list[tuple[int, Message]] = field(default_factory=list)
+    problems: list[tuple[int, Problem]] = field(default_factory=list)
     staff_per_unit: dict[str, int] = field(default_factory=dict)
     units_to_create: list[str] = field(default_factory=list)
     units_to_deactivate: list[str] = field(default_factory=list)
@@ -182,7 +181,7 @@ def _text_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         except csv.Error as error:
             if "field larger than field limit" in str(error):
                 message = _l(
-                    "a cell is longer than %(n)s characters", n=f"{csv.field_size_limit():,}"
+                    "a cell is longer than %(n)s characters", n=format(csv.field_size_limit(), ",")
                 )
             else:
                 message = _l("this line cannot be read as CSV (%(error)s)", error=error)
@@ -330,9 +329,9 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
                         _l(
                             "the sheet says it is %(rows)s rows by %(columns)s columns; a roster "
                             "may have at most %(max_rows)s rows and %(max_columns)s columns",
-                            rows=f"{declared_rows:,}",
-                            columns=f"{declared_columns:,}",
-                            max_rows=f"{MAX_ROWS:,}",
+                            rows=format(declared_rows, ","),
+                            columns=format(declared_columns, ","),
+                            max_rows=format(MAX_ROWS, ","),
                             max_columns=MAX_COLUMNS,
                         ),
                     )
@@ -360,7 +359,7 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
                             number,
                             _l(
                                 "the sheet has more than %(n)s rows (limit for a roster)",
-                                n=f"{MAX_ROWS:,}",
+                                n=format(MAX_ROWS, ","),
                             ),
                         )
                     ]
@@ -444,7 +443,7 @@ def _validate(rows: Iterable[tuple[int, list[str]]], preview: RosterPreview) -> 
                         line,
                         _l(
                             "a cell is longer than %(n)s characters (limit for a roster)",
-                            n=f"{MAX_CELL_CHARS:,}",
+                            n=format(MAX_CELL_CHARS, ","),
                         ),
                     )
                 ]

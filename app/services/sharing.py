@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.i18n import lazy_message as _l
 from app.models import (
     Jurisdiction,
     ReceivedContribution,
@@ -153,12 +154,14 @@ def set_level(
         new = SharingLevel(level)
     except ValueError:
         choices = ", ".join(v.value for v in SharingLevel)
-        raise SharingError(f"level: {level!r} is not one of {choices}") from None
+        raise SharingError(
+            _l("level: %(level)s is not one of %(choices)s", level=repr(level), choices=choices)
+        ) from None
     reference = " ".join(reference.split())
     if new != SharingLevel.NONE and not reference:
-        raise SharingError("reference: say under which signed agreement this is shared")
+        raise SharingError(_l("reference: say under which signed agreement this is shared"))
     if len(reference) > 200:
-        raise SharingError("reference: at most 200 characters")
+        raise SharingError(_l("reference: at most %(n)s characters", n=200))
     old = current_level(session, wave_id)
     if actor is not None:
         set_by_id, set_by = actor.id, actor.email

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.i18n import languages
+from app.i18n import either, languages
+from app.i18n import lazy_message as _l
 from app.models import OrgUnit, RosterEntry, User
 from app.services import audit
 from app.services.access import can_manage_jurisdiction, require
@@ -115,7 +116,12 @@ def _unit(session: Session, jurisdiction_id: int, path: str) -> OrgUnit:
         )
     ).first()
     if unit is None or unit.path == "":
-        raise StaffError(f"unit: no active unit {path.strip()!r} (new units come with an import)")
+        raise StaffError(
+            _l(
+                "unit: no active unit %(unit)s (new units come with an import)",
+                unit=repr(path.strip()),
+            )
+        )
     return unit
 
 
@@ -143,9 +149,11 @@ def add_person(
         require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's staff")
     address = "".join(email.split()).lower()
     if len(address) > 320 or not EMAIL_PATTERN.match(address):
-        raise StaffError(f"email: {email.strip()[:80]!r} is not an email address")
+        raise StaffError(
+            _l("email: %(email)s is not an email address", email=repr(email.strip()[:80]))
+        )
     if language not in languages():
-        raise StaffError(f"language: use {' or '.join(languages())}")
+        raise StaffError(_l("language: use %(choices)s", choices=either(languages())))
     unit = _unit(session, jurisdiction_id, unit_path)
     entry = session.scalars(
         select(RosterEntry).where(
@@ -153,7 +161,7 @@ def add_person(
         )
     ).first()
     if entry is not None and entry.active:
-        raise StaffError(f"email: {address} is already on the staff list")
+        raise StaffError(_l("email: %(email)s is already on the staff list", email=address))
     if entry is None:
         entry = RosterEntry(
             jurisdiction_id=jurisdiction_id,

@@ -13,12 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Engine, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 import surveys
 from app.db import scrub_journal, vacuum_tables
+from app.i18n import lazy_message as _l
 from app.models import (
     DailyCount,
     DeliveryStatus,
