@@ -25,6 +25,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from app.i18n import lazy_message as _l
 from app.models import BatchStatus, ReportBatch, User, Wave, utcnow
 from app.reporting import ReportContext, ReportRenderError, render_pdf
 from app.reporting.context import PageSize
@@ -135,7 +136,7 @@ def open_download(
     batch = get_batch(session, user, batch_id)
     path = _zip_file(batch, Path(instance_path))
     if path is None:
-        raise BatchNotReady("This batch has no ZIP to download yet.")
+        raise BatchNotReady(_l("This batch has no ZIP to download yet."))
     wave = session.get(Wave, batch.wave_id)
     assert wave is not None  # foreign key
     audit.record(
