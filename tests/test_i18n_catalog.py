@@ -191,3 +191,94 @@ def test_languages_must_include_english_and_be_real_codes() -> None:
 def test_a_bad_languages_setting_stops_the_app_naming_it(tmp_path: Path) -> None:
     with pytest.raises(config.ConfigError, match="LANGUAGES"):
         config.load({"LANGUAGES": "en,zz"}, tmp_path, allow_generated_key=True)
+
+
+#: Service modules whose errors reach a page (flashed or shown with ``str(error)``): every
+#: message they raise is a ``_l()`` call, translated when the page shows it.
+SERVICE_MESSAGES = sorted(
+    APP / "services" / name
+    for name in (
+        "accounts.py",
+        "exports.py",
+        "extract.py",
+        "jurisdictions.py",
+        "mail_settings.py",
+        "passwords.py",
+        "plans.py",
+        "report_batches.py",
+        "roster.py",
+        "sharing.py",
+        "staff.py",
+        "users.py",
+        "waves.py",
+        "reports/context.py",
+        "reports/errors.py",
+        "reports/results.py",
+    )
+)
+#: Exceptions no person reads as a sentence: the view shows its own page (404, refusal, the
+#: sign-in form's one message) and the text stays in the log or the command line.
+NOT_SHOWN = {"NotFound", "PermissionDenied", "LoginFailed", "SignInDelayed", "UnknownLanguage"}
+#: Exceptions given data, not a sentence: their ``__str__`` composes the translated message.
+COMPOSED = {"UnitSuppressed"}
+
+
+def _bare_texts(node: ast.AST) -> list[ast.AST]:
+    """String literals and f-strings in ``node`` that are not inside a call (``_l()`` etc.)."""
+    found: list[ast.AST] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.JoinedStr) or (
+            isinstance(current, ast.Constant) and isinstance(current.value, str)
+        ):
+            found.append(current)
+        elif not isinstance(current, ast.Call):
+            stack.extend(ast.iter_child_nodes(current))
+    return found
+
+
+def _untranslated_messages(tree: ast.AST) -> list[tuple[int, str]]:
+    """Messages a person would read, written as bare strings: what ``raise SomeError(...)``
+    is given, what joins a roster's ``problems``, what ``weakness()`` (a password) returns."""
+    found: list[tuple[int, str]] = []
+
+    def note(parts: list[ast.expr]) -> None:
+        for part in parts:
+            found.extend((text.lineno, ast.unparse(text)[:80]) for text in _bare_texts(part))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            name = ast.unparse(node.exc.func).rsplit(".", 1)[-1]
+            if name not in NOT_SHOWN | COMPOSED:
+                note([*node.exc.args, *(k.value for k in node.exc.keywords)])
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"append", "extend"}
+            and ast.unparse(node.func.value).endswith("problems")
+        ):
+            note(list(node.args))
+        elif isinstance(node, ast.FunctionDef) and node.name == "weakness":
+            note([r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value])
+    return sorted(found)
+
+
+@pytest.mark.parametrize("path", SERVICE_MESSAGES, ids=lambda p: str(p.relative_to(APP)))
+def test_no_service_message_is_a_bare_string(path: Path) -> None:
+    leaks = _untranslated_messages(ast.parse(path.read_text(encoding="utf-8")))
+    assert not leaks, f"{path.relative_to(ROOT)}: write these as _l(...): {leaks}"
+
+
+def test_the_service_check_finds_a_bare_message() -> None:
+    tree = ast.parse(
+        'raise WaveError("reminders: between 0 and 10")\n'  # 1: bare
+        'raise WaveError(f"year: {year} is wrong") from None\n'  # 2: f-string
+        'raise WaveError(_l("year: %(y)s", y=f"{year}"))\n'  # translated
+        'raise RosterInvalid([(0, "the upload expired")])\n'  # 4: inside a list
+        'problems.append((line, "empty unit"))\n'  # 5: a roster problem
+        'preview.problems.append((line, _l("empty unit")))\n'
+        'raise NotFound(f"no wave {wave_id}")\n'  # not shown to anyone as a sentence
+        'def weakness(p):\n    if p:\n        return "too short"\n    return None\n'  # 10
+    )
+    assert [line for line, _ in _untranslated_messages(tree)] == [1, 2, 4, 5, 10]
