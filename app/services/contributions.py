@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 
 import scoring
 import surveys
+from app.i18n import lazy_message as _l
+from app.i18n import value_label
 from app.models import (
     Contribution,
     Instrument,
@@ -176,21 +178,32 @@ def build_contribution(session: Session, actor: User | None, wave_id: int) -> Pr
         # One publication per wave, made at the close: an open wave's figures still change, and
         # two contributions of one wave would differ by the answers that came in between.
         raise ContributionError(
-            f"the {wave.year} wave is {wave.status.value}: "
-            "its contribution can leave once it is closed"
+            _l(
+                "the %(year)s wave is %(status)s: its contribution can leave once it is closed",
+                year=wave.year,
+                status=value_label(wave.status),
+            )
         )
     agreement = current_agreement(session, wave_id)
     if agreement is None or agreement.level == SharingLevel.NONE:
         raise ContributionError(
-            f"the {wave.year} wave shares nothing: set a sharing level on the data-sharing page"
+            _l(
+                "the %(year)s wave shares nothing: set a sharing level on the data-sharing page",
+                year=wave.year,
+            )
         )
     respondents = int(
         session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave_id)) or 0
     )
     if respondents < wave.min_report_n:
         raise ContributionError(
-            f"the {wave.year} wave has {respondents} responses, fewer than its minimum of "
-            f"{wave.min_report_n}: nothing can leave"
+            _l(
+                "the %(year)s wave has %(n)s responses, fewer than its minimum of "
+                "%(min_n)s: nothing can leave",
+                year=wave.year,
+                n=respondents,
+                min_n=wave.min_report_n,
+            )
         )
     invited = int(
         session.scalar(select(func.count(Invitation.id)).where(Invitation.wave_id == wave_id)) or 0
