@@ -128,10 +128,18 @@ class Message(LazyString):  # type: ignore[misc]
         return str(escape(str(self)))
 
 
+def translate(string: str, **variables: object) -> str:
+    """``gettext`` that also works where Flask-Babel is not set up (a bare Flask app in a script
+    or a test): there, as outside any app, the English source with its variables filled in."""
+    if has_app_context() and "babel" not in current_app.extensions:
+        return string % variables if variables else string
+    return str(gettext(string, **variables))
+
+
 def lazy_message(string: str, **variables: object) -> Message:
     """``lazy_gettext`` for service errors: ``str()`` gives the current page's language, English
     outside a request (the CLI, a plain test); escaped when a template shows it."""
-    return Message(gettext, string, **variables)
+    return Message(translate, string, **variables)
 
 
 _l = lazy_message  # the name Babel extracts (babel.cfg keywords)

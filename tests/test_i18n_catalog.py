@@ -217,6 +217,7 @@ SERVICE_MESSAGES = sorted(
         "sharing.py",
         "staff.py",
         "users.py",
+        "wave_previews.py",
         "waves.py",
         "reports/context.py",
         "reports/errors.py",

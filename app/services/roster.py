@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeAlias
 
-from flask_babel import gettext
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
@@ -83,9 +82,9 @@ class RosterInvalid(Exception):
     def __str__(self) -> str:
         # Composed when shown, so it is in the language of the page that shows it.
         line, problem = self.problems[0] if self.problems else (0, _l("invalid roster"))
-        text = str(gettext("line %(line)s: %(problem)s", line=line, problem=problem))
+        text = str(_l("line %(line)s: %(problem)s", line=line, problem=problem))
         if len(self.problems) > 1:
-            text += gettext(" (and %(n)s more)", n=len(self.problems) - 1)
+            text += str(_l(" (and %(n)s more)", n=len(self.problems) - 1))
         return text
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 import surveys
 from app.db import scrub_journal, vacuum_tables
 from app.i18n import lazy_message as _l
+from app.i18n import value_label
 from app.models import (
     DailyCount,
     DeliveryStatus,
@@ -264,7 +265,7 @@ def launch_wave(
             _l(
                 "wave %(id)s was already launched (%(status)s)",
                 id=wave.id,
-                status=wave.status.value,
+                status=value_label(wave.status),
             )
         )
     if wave.closes_at <= now:
@@ -421,7 +422,7 @@ def close_wave(
     wave = get_wave(session, actor if isinstance(actor, User) else None, wave_id)
     if wave.status != WaveStatus.OPEN:
         raise WaveStateError(
-            _l("wave %(id)s is not open (%(status)s)", id=wave.id, status=wave.status.value)
+            _l("wave %(id)s is not open (%(status)s)", id=wave.id, status=value_label(wave.status))
         )
     changed = session.execute(
         update(Wave)

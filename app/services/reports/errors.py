@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask_babel import gettext
+from app.i18n import lazy_message as _l
 
 #: Why a unit has no numbers of its own: too few answers, or to protect a smaller group.
 HiddenReason = Literal["too_few", "protects_smaller"]
@@ -45,16 +45,13 @@ class UnitSuppressed(ReportError):
     def __str__(self) -> str:
         # Composed when shown, so it is in the language of the page that shows it.
         if self.reason == "too_few":
-            why = gettext("it has fewer than %(n)s answers", n=self.min_n)
+            why = _l("it has fewer than %(n)s answers", n=self.min_n)
         else:
-            why = gettext(
-                "it is hidden so that a smaller group cannot be worked out by subtraction"
-            )
-        text = gettext(
-            "There is no separate report for %(unit)s: %(why)s.", unit=self.unit_name, why=why
+            why = _l("it is hidden so that a smaller group cannot be worked out by subtraction")
+        text = str(
+            _l("There is no separate report for %(unit)s: %(why)s.", unit=self.unit_name, why=why)
         )
         if self.included_in:
-            text += " " + gettext(
-                "Its answers are included in the report of %(unit)s.", unit=self.included_in
-            )
-        return str(text)
+            where = _l("Its answers are included in the report of %(unit)s.", unit=self.included_in)
+            text += f" {where}"
+        return text
