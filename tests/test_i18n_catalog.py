@@ -1,11 +1,13 @@
 """The catalog is complete: no words outside it, and none missing in a configured language.
 
-Three checks, each able to fail on one forgotten string:
+Four checks, each able to fail on one forgotten string:
 - every Jinja template (pages, emails, reports) is lexed, and its literal text — outside
   ``{{ }}``/``{% %}`` and outside tags, plus the attributes a person reads (``alt``, ``title``,
   ``placeholder``, ``aria-label``) — must hold no word: words go through ``_()``;
 - in the views and forms, a flash message or a form field label must be a ``_()`` call, never
   a bare string;
+- in the service modules whose errors reach a page, a raised message (or a roster problem, or a
+  password rule) must be an ``_l()`` call (``app.i18n.lazy_message``), never a bare string;
 - Babel extracts every msgid from the code and templates (babel.cfg), and each configured
   language (``LANGUAGES``) has a translation of every one, keeping its placeholders.
 """
