@@ -207,7 +207,11 @@ def test_a_bad_languages_setting_stops_the_app_naming_it(tmp_path: Path) -> None
 SERVICE_MESSAGES = sorted(
     APP / "services" / name
     for name in (
+        "access.py",
         "accounts.py",
+        "audit.py",
+        "national_report.py",
+        "reports/browse.py",
         "exports.py",
         "extract.py",
         "jurisdictions.py",
@@ -230,9 +234,10 @@ SERVICE_MESSAGES = sorted(
 PAGE_FUNCTIONS = {
     APP / "services" / "contributions.py": {"build_contribution", "approve_contribution"}
 }
-#: Exceptions no person reads as a sentence: the view shows its own page (404, refusal, the
-#: sign-in form's one message) and the text stays in the log or the command line.
-NOT_SHOWN = {"NotFound", "PermissionDenied", "LoginFailed", "SignInDelayed", "UnknownLanguage"}
+#: Exceptions no person reads as a sentence: the sign-in form says its own one message, and
+#: an unknown language is refused by the form, a ValueError is a bug in the caller. (NotFound
+#: and PermissionDenied are read: the 404 and 403 pages show them.)
+NOT_SHOWN = {"LoginFailed", "SignInDelayed", "UnknownLanguage", "ValueError"}
 #: Exceptions given data, not a sentence: their ``__str__`` composes the translated message.
 COMPOSED = {"UnitSuppressed"}
 
@@ -273,6 +278,12 @@ def _untranslated_messages(tree: ast.AST) -> list[tuple[int, str]]:
             and ast.unparse(node.func.value).endswith("problems")
         ):
             note(list(node.args))
+        elif (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func).rsplit(".", 1)[-1] in {"require", "require_any"}
+            and len(node.args) > 1
+        ):
+            note(node.args[1:])  # what a refusal names: "you may not access <what>"
         elif isinstance(node, ast.FunctionDef) and node.name == "weakness":
             note([r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value])
     return sorted(found)
@@ -300,7 +311,9 @@ def test_the_service_check_finds_a_bare_message() -> None:
         'raise RosterInvalid([(0, "the upload expired")])\n'  # 4: inside a list
         'problems.append((line, "empty unit"))\n'  # 5: a roster problem
         'preview.problems.append((line, _l("empty unit")))\n'
-        'raise NotFound(f"no wave {wave_id}")\n'  # not shown to anyone as a sentence
+        'raise LoginFailed("wrong email or password")\n'  # the form says its own message
         'def weakness(p):\n    if p:\n        return "too short"\n    return None\n'  # 10
+        'access.require(allowed, "this wave")\n'  # 12: a refusal's words
+        'raise NotFound(f"no wave {wave_id}")\n'  # 13: the 404 page shows it
     )
-    assert [line for line, _ in _untranslated_messages(tree)] == [1, 2, 4, 5, 10]
+    assert [line for line, _ in _untranslated_messages(tree)] == [1, 2, 4, 5, 10, 12, 13]

@@ -169,9 +169,11 @@ def build_contribution(session: Session, actor: User | None, wave_id: int) -> Pr
     """What the wave's agreement lets leave, computed now (its own administrators only)."""
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     if actor is not None:
-        require(can_manage_jurisdiction(actor, wave.jurisdiction_id), "this wave's contribution")
+        require(
+            can_manage_jurisdiction(actor, wave.jurisdiction_id), _l("this wave's contribution")
+        )
     jurisdiction = session.get(Jurisdiction, wave.jurisdiction_id)
     assert jurisdiction is not None  # foreign key
     if wave.status != WaveStatus.CLOSED:
@@ -267,11 +269,11 @@ def list_contributions(session: Session, actor: User | None, wave_id: int) -> li
     """What has left for this wave and when (its own administrators and the national office)."""
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     if actor is not None:
         require(
             is_national(actor) or can_manage_jurisdiction(actor, wave.jurisdiction_id),
-            "this wave's contributions",
+            _l("this wave's contributions"),
         )
     return list(
         session.scalars(
@@ -350,7 +352,7 @@ def export_contribution(session: Session, wave_id: int, key_path: Path, out: Pat
     """Write the wave's latest approved contribution to ``out``, signed (CLI; audited)."""
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     contribution = session.scalars(
         select(Contribution)
         .where(Contribution.wave_id == wave_id)
@@ -648,7 +650,7 @@ def export_withdrawal(session: Session, wave_id: int, key_path: Path, out: Path)
     """
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     jurisdiction = session.get(Jurisdiction, wave.jurisdiction_id)
     assert jurisdiction is not None  # foreign key
     agreement = current_agreement(session, wave_id)

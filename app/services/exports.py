@@ -421,7 +421,7 @@ def export_report(
             format=fmt,
         )
         session.commit()
-        raise access.PermissionDenied("no such report")
+        raise access.PermissionDenied(_l("no such report"))
     ctx = build_context(session, wave_id, unit_id, min_jurisdictions=min_jurisdictions, today=today)
     tables = report_tables(ctx)
     data = to_csv(tables) if fmt == "csv" else to_xlsx(tables)

@@ -526,7 +526,7 @@ def export_extract(
         actor is not None and not access.can_export_extract(actor, wave.jurisdiction_id)
     ):
         refuse("not a data steward of this wave's jurisdiction")
-        raise access.PermissionDenied("no such extract")
+        raise access.PermissionDenied(_l("no such extract"))
     level = sharing.current_level(session, wave.id)
     if level != SharingLevel.RESEARCH_EXTRACT:
         refuse(f"sharing level is {level.value}")
@@ -589,7 +589,7 @@ def list_extract_waves(session: Session, actor: User) -> list[ExtractWave]:
     jurisdiction_id = actor.jurisdiction_id
     access.require(
         jurisdiction_id is not None and access.can_manage_jurisdiction(actor, jurisdiction_id),
-        "research extracts",
+        _l("research extracts"),
     )
     out = []
     for wave in session.scalars(
@@ -622,7 +622,7 @@ def list_stewards(session: Session, actor: User) -> list[StewardRow]:
     jurisdiction_id = actor.jurisdiction_id
     access.require(
         jurisdiction_id is not None and access.can_manage_jurisdiction(actor, jurisdiction_id),
-        "data stewards",
+        _l("data stewards"),
     )
     admins = session.scalars(
         select(User)

@@ -34,7 +34,7 @@ def create_jurisdiction(
 ) -> Jurisdiction:
     """Add a jurisdiction with its agency root unit; national only (or the CLI)."""
     if actor is not None:
-        require(can_manage_jurisdictions(actor), "jurisdictions")
+        require(can_manage_jurisdictions(actor), _l("jurisdictions"))
     name = " ".join(name.split())
     slug = slug.strip().lower()
     if not name:
@@ -75,14 +75,14 @@ def create_jurisdiction(
 def get_jurisdiction_by_slug(session: Session, slug: str) -> Jurisdiction:
     found = session.scalars(select(Jurisdiction).where(Jurisdiction.slug == slug)).first()
     if found is None:
-        raise NotFound(f"no jurisdiction {slug!r}")
+        raise NotFound(_l("no jurisdiction %(slug)s", slug=repr(slug)))
     return found
 
 
 def get_jurisdiction(session: Session, jurisdiction_id: int) -> Jurisdiction:
     found = session.get(Jurisdiction, jurisdiction_id)
     if found is None:
-        raise NotFound(f"no jurisdiction {jurisdiction_id}")
+        raise NotFound(_l("no jurisdiction %(id)s", id=jurisdiction_id))
     return found
 
 

@@ -42,9 +42,9 @@ class MailSettings:
 def _require(session: Session, actor: User | None, jurisdiction_id: int) -> Jurisdiction:
     jurisdiction = session.get(Jurisdiction, jurisdiction_id)
     if jurisdiction is None:
-        raise NotFound(f"no jurisdiction {jurisdiction_id}")
+        raise NotFound(_l("no jurisdiction %(id)s", id=jurisdiction_id))
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's emails")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's emails"))
     return jurisdiction
 
 

@@ -104,9 +104,9 @@ def _unit_and_wave(
     wave = session.get(Wave, wave_id)
     unit = session.get(OrgUnit, unit_id)
     if wave is None or unit is None or unit.jurisdiction_id != wave.jurisdiction_id:
-        raise NotFound("no such unit in this wave")
+        raise NotFound(_l("no such unit in this wave"))
     if actor is not None and not can_read_unit(actor, unit):
-        raise NotFound("no such unit in this wave")  # not yours and unknown look the same
+        raise NotFound(_l("no such unit in this wave"))  # not yours and unknown look the same
     return wave, unit
 
 
@@ -148,9 +148,11 @@ def require_results(session: Session, actor: User | None, wave_id: int, unit_id:
     try:
         entries = reports.list_reports(session, wave_id)
     except reports.ReportError:
-        raise NotFound("this wave has no results yet") from None
+        raise NotFound(_l("this wave has no results yet")) from None
     if not any(e.unit_id == unit_id and e.shown for e in entries):
-        raise NotFound("this unit has no results of its own in this wave: plan with the unit above")
+        raise NotFound(
+            _l("this unit has no results of its own in this wave: plan with the unit above")
+        )
 
 
 def get_plan(session: Session, actor: User | None, wave_id: int, unit_id: int) -> PlanView:
@@ -306,10 +308,10 @@ def rollup(session: Session, actor: User | None, wave_id: int) -> Rollup:
     """
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     plans = session.scalars(select(ActionPlan).where(ActionPlan.wave_id == wave_id)).all()
     if actor is not None and not can_manage_jurisdiction(actor, wave.jurisdiction_id):
-        require(actor.jurisdiction_id == wave.jurisdiction_id, "this jurisdiction's plans")
+        require(actor.jurisdiction_id == wave.jurisdiction_id, _l("this jurisdiction's plans"))
         units = {p.unit_id: session.get(OrgUnit, p.unit_id) for p in plans}
         plans = [
             p for p in plans if (u := units[p.unit_id]) is not None and can_read_unit(actor, u)

@@ -49,7 +49,7 @@ class BatchNotReady(Exception):
 def _managed_wave(session: Session, user: User, wave_id: int) -> Wave:
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"There is no survey wave {wave_id}.")
+        raise NotFound(_l("There is no survey wave %(id)s.", id=wave_id))
     access.require_jurisdiction_admin(user, wave.jurisdiction_id)
     return wave
 
@@ -103,7 +103,7 @@ def get_batch(session: Session, user: User, batch_id: int) -> ReportBatch:
     """A batch of a wave the user administers. Raises ``NotFound`` or ``PermissionDenied``."""
     batch = session.get(ReportBatch, batch_id)
     if batch is None:
-        raise NotFound(f"There is no report batch {batch_id}.")
+        raise NotFound(_l("There is no report batch %(id)s.", id=batch_id))
     _managed_wave(session, user, batch.wave_id)
     return batch
 
@@ -193,7 +193,7 @@ def run_batch(
     session.commit()
     batch = session.get(ReportBatch, batch_id, populate_existing=True)
     if batch is None:
-        raise NotFound(f"There is no report batch {batch_id}.")
+        raise NotFound(_l("There is no report batch %(id)s.", id=batch_id))
     if not claimed:
         return batch
     folder = Path(instance_path) / BATCH_FOLDER

@@ -600,7 +600,7 @@ def preview_import(
 ) -> RosterPreview:
     """Read the file and compare it with the jurisdiction's current tree and roster."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's roster")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's roster"))
     get_jurisdiction(session, jurisdiction_id)
     preview = read_roster(data, filename)
     if not preview.ok:
@@ -806,7 +806,7 @@ class RosterSummary:
 def summary(session: Session, actor: User | None, jurisdiction_id: int) -> RosterSummary:
     """Counts of the current roster (no names)."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's roster")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's roster"))
     from sqlalchemy import func
 
     staff, inactive = session.execute(

@@ -108,7 +108,7 @@ def list_sharing(session: Session, actor: User | None) -> list[WaveSharing]:
         require(
             actor.jurisdiction_id is not None
             and can_manage_jurisdiction(actor, actor.jurisdiction_id),
-            "data-sharing agreements",
+            _l("data-sharing agreements"),
         )
         query = query.where(Wave.jurisdiction_id == actor.jurisdiction_id)
     out = []
@@ -147,9 +147,9 @@ def set_level(
     """
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     if actor is not None:
-        require(can_manage_jurisdiction(actor, wave.jurisdiction_id), "this wave's agreement")
+        require(can_manage_jurisdiction(actor, wave.jurisdiction_id), _l("this wave's agreement"))
     try:
         new = SharingLevel(level)
     except ValueError:
@@ -214,7 +214,9 @@ def require_own_wave(session: Session, actor: User | None, wave_id: int) -> Wave
     """The wave, if ``actor`` administers its jurisdiction (NotFound / PermissionDenied)."""
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     if actor is not None:
-        require(can_manage_jurisdiction(actor, wave.jurisdiction_id), "this wave's data sharing")
+        require(
+            can_manage_jurisdiction(actor, wave.jurisdiction_id), _l("this wave's data sharing")
+        )
     return wave

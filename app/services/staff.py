@@ -58,7 +58,7 @@ def list_staff(
 ) -> StaffPage:
     """One page of the staff list, matching ``query`` in the address or the unit path."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's staff")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's staff"))
     query = query.strip()[:200]
     where = [RosterEntry.jurisdiction_id == jurisdiction_id]
     if query:
@@ -95,7 +95,7 @@ def list_staff(
 def list_unit_paths(session: Session, actor: User | None, jurisdiction_id: int) -> Sequence[str]:
     """Active units a person can be placed in (not the agency root)."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's staff")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's staff"))
     return session.scalars(
         select(OrgUnit.path)
         .where(
@@ -129,9 +129,11 @@ def get_entry(session: Session, actor: User | None, entry_id: int) -> RosterEntr
     """One staff entry the actor manages (NotFound, PermissionDenied)."""
     entry = session.get(RosterEntry, entry_id)
     if entry is None:
-        raise NotFound(f"no staff entry {entry_id}")
+        raise NotFound(_l("no staff entry %(id)s", id=entry_id))
     if actor is not None:
-        require(can_manage_jurisdiction(actor, entry.jurisdiction_id), "this jurisdiction's staff")
+        require(
+            can_manage_jurisdiction(actor, entry.jurisdiction_id), _l("this jurisdiction's staff")
+        )
     return entry
 
 
@@ -146,7 +148,7 @@ def add_person(
 ) -> RosterEntry:
     """Put one person on the staff list (or reactivate them there, in the given unit)."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's staff")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's staff"))
     address = "".join(email.split()).lower()
     if len(address) > 320 or not EMAIL_PATTERN.match(address):
         raise StaffError(

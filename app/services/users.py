@@ -90,7 +90,7 @@ def create_user(
     elif jurisdiction_id is None:
         raise UserError(_l("jurisdiction: required for role %(role)s", role=role.value))
     if actor is not None:
-        require(can_manage_user(actor, role, jurisdiction_id), "accounts with this role")
+        require(can_manage_user(actor, role, jurisdiction_id), _l("accounts with this role"))
     if role == Role.LEADER and not unit_paths:
         raise UserError(_l("unit: a leader needs at least one unit"))
     if role == Role.JURISDICTION_ADMIN and unit_paths:
@@ -346,9 +346,9 @@ def find_user(session: Session, user_id: int) -> User | None:
 def get_user(session: Session, actor: User | None, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(_l("no user %(id)s", id=user_id))
     if actor is not None:
-        require(can_manage_user(actor, user.role, user.jurisdiction_id), "this account")
+        require(can_manage_user(actor, user.role, user.jurisdiction_id), _l("this account"))
     return user
 
 
@@ -358,7 +358,7 @@ def list_users(session: Session, actor: User) -> Sequence[User]:
     if not is_national(actor):
         require(
             actor.role == Role.JURISDICTION_ADMIN and actor.jurisdiction_id is not None,
-            "accounts",
+            _l("accounts"),
         )
         query = query.where(User.jurisdiction_id == actor.jurisdiction_id)
     return session.scalars(query).all()
@@ -408,9 +408,9 @@ def set_data_steward(
     """
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(_l("no user %(id)s", id=user_id))
     if actor is not None:
-        require(can_grant_stewardship(actor, user), "this account's data-steward permission")
+        require(can_grant_stewardship(actor, user), _l("this account's data-steward permission"))
     if isinstance(steward, str):
         if steward not in ("0", "1"):
             raise UserError(_l("steward: choose whether the account is a data steward"))

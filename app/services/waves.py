@@ -103,9 +103,9 @@ def create_wave(
 ) -> Wave:
     """A draft wave; nothing is sent until it is launched."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's waves")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's waves"))
     if session.get(Jurisdiction, jurisdiction_id) is None:
-        raise NotFound(f"no jurisdiction {jurisdiction_id}")
+        raise NotFound(_l("no jurisdiction %(id)s", id=jurisdiction_id))
     if not 2000 <= year <= 2100:
         raise WaveError(_l("year: %(year)s is not a plausible survey year", year=year))
     if not 0 <= reminder_max <= 10:
@@ -216,14 +216,14 @@ def get_wave(session: Session, actor: User | None, wave_id: int, *, manage: bool
     """A wave the actor may manage (or, with ``manage=False``, see totals of)."""
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     if actor is not None:
         allowed = (
             can_manage_jurisdiction(actor, wave.jurisdiction_id)
             if manage
             else can_see_jurisdiction_totals(actor, wave.jurisdiction_id)
         )
-        require(allowed, "this wave")
+        require(allowed, _l("this wave"))
     return wave
 
 
@@ -238,7 +238,7 @@ def list_waves(
             actor.jurisdiction_id is not None
             and (jurisdiction_id in (None, actor.jurisdiction_id))
             and can_manage_jurisdiction(actor, actor.jurisdiction_id),
-            "these waves",
+            _l("these waves"),
         )
         query = query.where(Wave.jurisdiction_id == actor.jurisdiction_id)
     return session.scalars(query).all()
