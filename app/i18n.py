@@ -12,10 +12,13 @@ setting, the browser's preference, the first configured language.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import Babel, format_percent, get_locale, gettext
+from flask_babel.speaklater import LazyString
+from markupsafe import escape
 
 from app import catalog
 from app.catalog import N_
@@ -112,6 +115,48 @@ def value_label(value: object) -> str:
     raw = str(getattr(value, "value", value))
     label = VALUE_LABELS.get(raw)
     return gettext(label) if label else raw
+
+
+class Message(LazyString):  # type: ignore[misc]
+    """A sentence translated when it is shown, in the language of the page showing it.
+
+    Flask-Babel's own lazy strings tell Jinja they are already markup; a message may hold what
+    a person typed (a unit name, an email), so this one is escaped like any other text.
+    """
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def translate(string: str, **variables: object) -> str:
+    """``gettext`` that also works where Flask-Babel is not set up (a bare Flask app in a script
+    or a test): there, as outside any app, the English source with its variables filled in."""
+    if has_app_context() and "babel" not in current_app.extensions:
+        return string % variables if variables else string
+    return str(gettext(string, **variables))
+
+
+def lazy_message(string: str, **variables: object) -> Message:
+    """``lazy_gettext`` for service errors: ``str()`` gives the current page's language, English
+    outside a request (the CLI, a plain test); escaped when a template shows it."""
+    return Message(translate, string, **variables)
+
+
+_l = lazy_message  # the name Babel extracts (babel.cfg keywords)
+
+
+def either(choices: Sequence[str]) -> str | Message:
+    """Choices as running text, translated when shown: "en or es", "en o es"."""
+    if len(choices) < 2:
+        return "".join(choices)
+    return _l("%(first)s or %(last)s", first=", ".join(choices[:-1]), last=choices[-1])
+
+
+def both(items: Sequence[str]) -> str | Message:
+    """Items as running text, translated when shown: "email and unit", "email y unit"."""
+    if len(items) < 2:
+        return "".join(items)
+    return _l("%(first)s and %(last)s", first=", ".join(items[:-1]), last=items[-1])
 
 
 def init_app(app: Flask) -> None:

@@ -1,11 +1,13 @@
 """The catalog is complete: no words outside it, and none missing in a configured language.
 
-Three checks, each able to fail on one forgotten string:
+Four checks, each able to fail on one forgotten string:
 - every Jinja template (pages, emails, reports) is lexed, and its literal text — outside
   ``{{ }}``/``{% %}`` and outside tags, plus the attributes a person reads (``alt``, ``title``,
   ``placeholder``, ``aria-label``) — must hold no word: words go through ``_()``;
 - in the views and forms, a flash message or a form field label must be a ``_()`` call, never
   a bare string;
+- in the service modules whose errors reach a page, a raised message (or a roster problem, or a
+  password rule) must be an ``_l()`` call (``app.i18n.lazy_message``), never a bare string;
 - Babel extracts every msgid from the code and templates (babel.cfg), and each configured
   language (``LANGUAGES``) has a translation of every one, keeping its placeholders.
 """
@@ -28,7 +30,14 @@ APP = ROOT / "app"
 TEMPLATES = sorted(
     [p for p in APP.rglob("templates/**/*.html")] + [p for p in APP.rglob("templates/**/*.txt")]
 )
-PYTHON_UI = sorted([*APP.glob("*/views.py"), *APP.glob("*/forms.py"), *APP.glob("*/faults.py")])
+PYTHON_UI = sorted(
+    [
+        *APP.glob("*/views.py"),
+        *APP.glob("*/*_views.py"),
+        *APP.glob("*/forms.py"),
+        *APP.glob("*/faults.py"),
+    ]
+)
 WORD = re.compile(r"[^\W\d_]{2,}")
 TAG = re.compile(r"<[^>]*>", re.S)
 READ_ATTRIBUTE = re.compile(
@@ -191,3 +200,120 @@ def test_languages_must_include_english_and_be_real_codes() -> None:
 def test_a_bad_languages_setting_stops_the_app_naming_it(tmp_path: Path) -> None:
     with pytest.raises(config.ConfigError, match="LANGUAGES"):
         config.load({"LANGUAGES": "en,zz"}, tmp_path, allow_generated_key=True)
+
+
+#: Service modules whose errors reach a page (flashed or shown with ``str(error)``): every
+#: message they raise is a ``_l()`` call, translated when the page shows it.
+SERVICE_MESSAGES = sorted(
+    APP / "services" / name
+    for name in (
+        "access.py",
+        "accounts.py",
+        "audit.py",
+        "national_report.py",
+        "reports/browse.py",
+        "exports.py",
+        "extract.py",
+        "jurisdictions.py",
+        "mail_settings.py",
+        "passwords.py",
+        "plans.py",
+        "report_batches.py",
+        "roster.py",
+        "sharing.py",
+        "staff.py",
+        "users.py",
+        "wave_previews.py",
+        "waves.py",
+        "reports/context.py",
+        "reports/errors.py",
+        "reports/results.py",
+    )
+)
+#: Modules mostly for operators (the command line), where only some functions reach a page.
+PAGE_FUNCTIONS = {
+    APP / "services" / "contributions.py": {"build_contribution", "approve_contribution"}
+}
+#: Exceptions no person reads as a sentence: the sign-in form says its own one message, and
+#: an unknown language is refused by the form, a ValueError is a bug in the caller. (NotFound
+#: and PermissionDenied are read: the 404 and 403 pages show them.)
+NOT_SHOWN = {"LoginFailed", "SignInDelayed", "UnknownLanguage", "ValueError"}
+#: Exceptions given data, not a sentence: their ``__str__`` composes the translated message.
+COMPOSED = {"UnitSuppressed"}
+
+
+def _bare_texts(node: ast.AST) -> list[ast.AST]:
+    """String literals and f-strings in ``node`` that are not inside a call (``_l()`` etc.)."""
+    found: list[ast.AST] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.JoinedStr) or (
+            isinstance(current, ast.Constant) and isinstance(current.value, str)
+        ):
+            found.append(current)
+        elif not isinstance(current, ast.Call):
+            stack.extend(ast.iter_child_nodes(current))
+    return found
+
+
+def _untranslated_messages(tree: ast.AST) -> list[tuple[int, str]]:
+    """Messages a person would read, written as bare strings: what ``raise SomeError(...)``
+    is given, what joins a roster's ``problems``, what ``weakness()`` (a password) returns."""
+    found: list[tuple[int, str]] = []
+
+    def note(parts: list[ast.expr]) -> None:
+        for part in parts:
+            found.extend((text.lineno, ast.unparse(text)[:80]) for text in _bare_texts(part))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            name = ast.unparse(node.exc.func).rsplit(".", 1)[-1]
+            if name not in NOT_SHOWN | COMPOSED:
+                note([*node.exc.args, *(k.value for k in node.exc.keywords)])
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"append", "extend"}
+            and ast.unparse(node.func.value).endswith("problems")
+        ):
+            note(list(node.args))
+        elif (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func).rsplit(".", 1)[-1] in {"require", "require_any"}
+            and len(node.args) > 1
+        ):
+            note(node.args[1:])  # what a refusal names: "you may not access <what>"
+        elif isinstance(node, ast.FunctionDef) and node.name == "weakness":
+            note([r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value])
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    "path", SERVICE_MESSAGES + sorted(PAGE_FUNCTIONS), ids=lambda p: str(p.relative_to(APP))
+)
+def test_no_service_message_is_a_bare_string(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    if path in PAGE_FUNCTIONS:
+        wanted = PAGE_FUNCTIONS[path]
+        found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in wanted]
+        assert {n.name for n in found} == wanted, "a function shown on a page was renamed"
+        tree = ast.Module(body=list(found), type_ignores=[])
+    leaks = _untranslated_messages(tree)
+    assert not leaks, f"{path.relative_to(ROOT)}: write these as _l(...): {leaks}"
+
+
+def test_the_service_check_finds_a_bare_message() -> None:
+    tree = ast.parse(
+        'raise WaveError("reminders: between 0 and 10")\n'  # 1: bare
+        'raise WaveError(f"year: {year} is wrong") from None\n'  # 2: f-string
+        'raise WaveError(_l("year: %(y)s", y=f"{year}"))\n'  # translated
+        'raise RosterInvalid([(0, "the upload expired")])\n'  # 4: inside a list
+        'problems.append((line, "empty unit"))\n'  # 5: a roster problem
+        'preview.problems.append((line, _l("empty unit")))\n'
+        'raise LoginFailed("wrong email or password")\n'  # the form says its own message
+        'def weakness(p):\n    if p:\n        return "too short"\n    return None\n'  # 10
+        'access.require(allowed, "this wave")\n'  # 12: a refusal's words
+        'raise NotFound(f"no wave {wave_id}")\n'  # 13: the 404 page shows it
+    )
+    assert [line for line, _ in _untranslated_messages(tree)] == [1, 2, 4, 5, 10, 12, 13]

@@ -6,11 +6,13 @@ import json
 
 from flask import Response, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from app.admin import bp
 from app.admin.forms import ActionForm, SharingForm
 from app.admin.views import _actor
 from app.db import get_session
+from app.i18n import value_label
 from app.services import audit, contributions, sharing
 from app.services.access import can_manage_jurisdiction
 
@@ -37,7 +39,7 @@ def sharing_set(wave_id: int) -> ResponseReturnValue:
     sharing.require_own_wave(get_session(), actor, wave_id)
     form = SharingForm(prefix=f"w{wave_id}")
     if not form.validate_on_submit():
-        flash("The form expired or was incomplete; try again.", "error")
+        flash(_("The form expired or was incomplete; try again."), "error")
         return redirect(url_for("admin.sharing"))
     try:
         row = sharing.set_level(
@@ -46,7 +48,9 @@ def sharing_set(wave_id: int) -> ResponseReturnValue:
     except sharing.SharingError as error:
         flash(str(error), "error")
     else:
-        flash(f"Sharing level for the wave is now: {row.level.value}.", "ok")
+        flash(
+            _("Sharing level for the wave is now: %(level)s.", level=value_label(row.level)), "ok"
+        )
     return redirect(url_for("admin.sharing"))
 
 
@@ -98,12 +102,19 @@ def contribution_approve(wave_id: int) -> ResponseReturnValue:
     session = get_session()
     sharing.require_own_wave(session, actor, wave_id)
     if not ActionForm().validate_on_submit():
-        flash("The form expired; try again.", "error")
+        flash(_("The form expired; try again."), "error")
         return redirect(url_for("admin.contribution", wave_id=wave_id))
     try:
         done = contributions.approve_contribution(session, actor, wave_id)
     except contributions.ContributionError as problem:
         flash(str(problem), "error")
     else:
-        flash(f"Contribution approved ({done.level.value}); digest {done.digest[:16]}.", "ok")
+        flash(
+            _(
+                "Contribution approved (%(level)s); digest %(digest)s.",
+                level=value_label(done.level),
+                digest=done.digest[:16],
+            ),
+            "ok",
+        )
     return redirect(url_for("admin.contribution", wave_id=wave_id))

@@ -53,14 +53,14 @@ from app.services import (
 def _actor() -> User:
     user = current_admin()
     if user is None:  # the blueprint's before_request already sent anonymous users away
-        raise access.PermissionDenied("sign in first")
+        raise access.PermissionDenied(_("sign in first"))
     return user
 
 
 def _own_jurisdiction(actor: User) -> int:
     """The jurisdiction an administrator manages (others may not use these pages)."""
     if actor.jurisdiction_id is None:
-        raise access.PermissionDenied("this page is for jurisdiction administrators")
+        raise access.PermissionDenied(_("this page is for jurisdiction administrators"))
     access.require_jurisdiction_admin(actor, actor.jurisdiction_id)
     return actor.jurisdiction_id
 

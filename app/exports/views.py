@@ -146,7 +146,7 @@ def steward(user_id: int) -> ResponseReturnValue:
     user = _user()
     try:
         if user is None:
-            raise access.PermissionDenied("sign in first")
+            raise access.PermissionDenied(_("sign in first"))
         changed = users.set_data_steward(
             get_session(), user, user_id, request.form.get("steward", "")
         )

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from app.admin.views import _actor
@@ -24,7 +25,7 @@ def _year() -> int | None:
     if raw is None or raw == "":
         return None
     if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
-        raise NotFound(f"no year {raw!r}")
+        raise NotFound(_("no year %(year)s", year=repr(raw)))
     return int(raw)
 
 

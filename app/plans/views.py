@@ -18,7 +18,7 @@ from app.services.access import PermissionDenied
 def _user() -> User:
     user = current_admin()
     if user is None:
-        raise PermissionDenied("sign in first")
+        raise PermissionDenied(_("sign in first"))
     return user
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.i18n import Message
+from app.i18n import lazy_message as _l
 from app.models import PATH_SEPARATOR, OrgUnit, Role, User
 
 
@@ -124,23 +126,26 @@ def can_manage_user(actor: User | None, role: Role, jurisdiction_id: int | None)
     )
 
 
-def require(allowed: bool, what: str = "this") -> None:
+_THIS = _l("this")  # what a refusal names when it names nothing
+
+
+def require(allowed: bool, what: str | Message = _THIS) -> None:
     """Raise PermissionDenied unless ``allowed``."""
     if not allowed:
-        raise PermissionDenied(f"you may not access {what}")
+        raise PermissionDenied(_l("you may not access %(what)s", what=what))
 
 
 def require_national(user: User | None) -> None:
-    require(can_manage_jurisdictions(user), "the national administration")
+    require(can_manage_jurisdictions(user), _l("the national administration"))
 
 
 def require_jurisdiction_admin(user: User | None, jurisdiction_id: int) -> None:
-    require(can_manage_jurisdiction(user, jurisdiction_id), "this jurisdiction")
+    require(can_manage_jurisdiction(user, jurisdiction_id), _l("this jurisdiction"))
 
 
 def require_unit(user: User | None, unit: OrgUnit) -> None:
-    require(can_read_unit(user, unit), "this unit")
+    require(can_read_unit(user, unit), _l("this unit"))
 
 
-def require_any(checks: Iterable[bool], what: str = "this") -> None:
+def require_any(checks: Iterable[bool], what: str | Message = _THIS) -> None:
     require(any(checks), what)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app import catalog
 from app.catalog import N_
+from app.i18n import lazy_message as _l
 from app.models import Role, User
 from app.services import audit
 from app.services.users import UserError, create_user, get_user, normalise_email, set_password
@@ -63,16 +64,16 @@ def user_of_link(session: Session, secret_key: str, token: str, purpose: str) ->
     try:
         payload = serializer.loads(token, max_age=int(LINK_AGES[purpose].total_seconds()))
     except SignatureExpired:
-        raise LinkExpired("this link has expired") from None
+        raise LinkExpired(_l("this link has expired")) from None
     except BadSignature:
-        raise LinkInvalid("this link is not valid") from None
+        raise LinkInvalid(_l("this link is not valid")) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
-        raise LinkInvalid("this link is not valid")
+        raise LinkInvalid(_l("this link is not valid"))
     user = session.get(User, payload["u"])
     if user is None or not user.active:
-        raise LinkInvalid("this link is not valid")
+        raise LinkInvalid(_l("this link is not valid"))
     if not secrets.compare_digest(str(payload.get("p", "")), _fingerprint(user)):
-        raise LinkUsed("this link was already used")
+        raise LinkUsed(_l("this link was already used"))
     return user
 
 
@@ -139,14 +140,14 @@ def set_role(
     try:
         new = Role(role)
     except ValueError:
-        raise UserError(f"role: unknown role {role!r}") from None
+        raise UserError(_l("role: unknown role %(role)s", role=repr(role))) from None
     if actor is not None and new == Role.NATIONAL and actor.role != Role.NATIONAL:
-        raise UserError("role: only a national coordinator can grant the national role")
+        raise UserError(_l("role: only a national coordinator can grant the national role"))
     target_jurisdiction = jurisdiction_id if jurisdiction_id is not None else user.jurisdiction_id
     if new == Role.NATIONAL:
         target_jurisdiction = None
     elif target_jurisdiction is None:
-        raise UserError("jurisdiction: this role needs a jurisdiction")
+        raise UserError(_l("jurisdiction: this role needs a jurisdiction"))
     if new != Role.LEADER:
         user.units = []
     if (new, target_jurisdiction) != (user.role, user.jurisdiction_id):

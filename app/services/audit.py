@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.i18n import lazy_message as _l
 from app.models import AuditEvent, Role, User
 from app.services.access import PermissionDenied
 
@@ -71,7 +72,7 @@ def list_events(
             query = query.where(AuditEvent.jurisdiction_id == jurisdiction_id)
     elif user.role == Role.JURISDICTION_ADMIN and user.active and user.jurisdiction_id:
         if jurisdiction_id not in (None, user.jurisdiction_id):
-            raise PermissionDenied("you may not read another jurisdiction's audit log")
+            raise PermissionDenied(_l("you may not read another jurisdiction's audit log"))
         query = query.where(
             or_(
                 AuditEvent.jurisdiction_id == user.jurisdiction_id,
@@ -79,7 +80,7 @@ def list_events(
             )
         )
     else:
-        raise PermissionDenied("you may not read the audit log")
+        raise PermissionDenied(_l("you may not read the audit log"))
     if action:
         query = query.where(AuditEvent.action == action)
     if before_id is not None:

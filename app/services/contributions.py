@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 
 import scoring
 import surveys
+from app.i18n import lazy_message as _l
+from app.i18n import value_label
 from app.models import (
     Contribution,
     Instrument,
@@ -167,30 +169,43 @@ def build_contribution(session: Session, actor: User | None, wave_id: int) -> Pr
     """What the wave's agreement lets leave, computed now (its own administrators only)."""
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     if actor is not None:
-        require(can_manage_jurisdiction(actor, wave.jurisdiction_id), "this wave's contribution")
+        require(
+            can_manage_jurisdiction(actor, wave.jurisdiction_id), _l("this wave's contribution")
+        )
     jurisdiction = session.get(Jurisdiction, wave.jurisdiction_id)
     assert jurisdiction is not None  # foreign key
     if wave.status != WaveStatus.CLOSED:
         # One publication per wave, made at the close: an open wave's figures still change, and
         # two contributions of one wave would differ by the answers that came in between.
         raise ContributionError(
-            f"the {wave.year} wave is {wave.status.value}: "
-            "its contribution can leave once it is closed"
+            _l(
+                "the %(year)s wave is %(status)s: its contribution can leave once it is closed",
+                year=wave.year,
+                status=value_label(wave.status),
+            )
         )
     agreement = current_agreement(session, wave_id)
     if agreement is None or agreement.level == SharingLevel.NONE:
         raise ContributionError(
-            f"the {wave.year} wave shares nothing: set a sharing level on the data-sharing page"
+            _l(
+                "the %(year)s wave shares nothing: set a sharing level on the data-sharing page",
+                year=wave.year,
+            )
         )
     respondents = int(
         session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave_id)) or 0
     )
     if respondents < wave.min_report_n:
         raise ContributionError(
-            f"the {wave.year} wave has {respondents} responses, fewer than its minimum of "
-            f"{wave.min_report_n}: nothing can leave"
+            _l(
+                "the %(year)s wave has %(n)s responses, fewer than its minimum of "
+                "%(min_n)s: nothing can leave",
+                year=wave.year,
+                n=respondents,
+                min_n=wave.min_report_n,
+            )
         )
     invited = int(
         session.scalar(select(func.count(Invitation.id)).where(Invitation.wave_id == wave_id)) or 0
@@ -254,11 +269,11 @@ def list_contributions(session: Session, actor: User | None, wave_id: int) -> li
     """What has left for this wave and when (its own administrators and the national office)."""
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     if actor is not None:
         require(
             is_national(actor) or can_manage_jurisdiction(actor, wave.jurisdiction_id),
-            "this wave's contributions",
+            _l("this wave's contributions"),
         )
     return list(
         session.scalars(
@@ -337,7 +352,7 @@ def export_contribution(session: Session, wave_id: int, key_path: Path, out: Pat
     """Write the wave's latest approved contribution to ``out``, signed (CLI; audited)."""
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     contribution = session.scalars(
         select(Contribution)
         .where(Contribution.wave_id == wave_id)
@@ -635,7 +650,7 @@ def export_withdrawal(session: Session, wave_id: int, key_path: Path, out: Path)
     """
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     jurisdiction = session.get(Jurisdiction, wave.jurisdiction_id)
     assert jurisdiction is not None  # foreign key
     agreement = current_agreement(session, wave_id)

@@ -24,6 +24,7 @@ from typing import Literal
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
+from app.i18n import lazy_message as _l
 from app.models import OrgUnit, User, Wave
 from app.reporting import ReportContext
 from app.reporting.context import Benchmark, ScaleSummary
@@ -394,7 +395,13 @@ def export_report(
     (``UnitSuppressed``, ``NoResponses``, ``UnknownWave``).
     """
     if fmt not in FORMATS:
-        raise ExportError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise ExportError(
+            _l(
+                "format: %(format)s is not one of %(choices)s",
+                format=repr(fmt),
+                choices=", ".join(FORMATS),
+            )
+        )
     wave = session.get(Wave, wave_id)
     unit = session.get(OrgUnit, unit_id)
     if (
@@ -414,7 +421,7 @@ def export_report(
             format=fmt,
         )
         session.commit()
-        raise access.PermissionDenied("no such report")
+        raise access.PermissionDenied(_l("no such report"))
     ctx = build_context(session, wave_id, unit_id, min_jurisdictions=min_jurisdictions, today=today)
     tables = report_tables(ctx)
     data = to_csv(tables) if fmt == "csv" else to_xlsx(tables)

@@ -47,6 +47,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import surveys
+from app.i18n import lazy_message as _l
 from app.models import Jurisdiction, Role, SharingLevel, User, Wave, WaveStatus
 from app.services import access, audit, sharing
 from app.services.background import LANGUAGE_QUESTION, background_tables
@@ -144,8 +145,12 @@ def coarsen_units(
     total = sum(counts.values())
     if total < min_n:
         raise ExtractError(
-            f"this wave has {total} responses: an extract needs at least {min_n}, the "
-            "reporting threshold"
+            _l(
+                "this wave has %(total)s responses: an extract needs at least %(n)s, the "
+                "reporting threshold",
+                total=total,
+                n=min_n,
+            )
         )
 
     def shown_above(unit_id: int, *, strict: bool) -> int:
@@ -202,8 +207,10 @@ def build_extract(
     wave = session.get(Wave, wave_id)
     if wave is not None and wave.status != WaveStatus.CLOSED:
         raise ExtractError(
-            "the wave is still open: an extract is made once it has closed, so that two "
-            "extracts cannot be compared to find the answers that arrived in between"
+            _l(
+                "the wave is still open: an extract is made once it has closed, so that two "
+                "extracts cannot be compared to find the answers that arrived in between"
+            )
         )
     data = load_wave(session, wave_id)
     instrument = data.instrument
@@ -473,7 +480,13 @@ def check_format(fmt: str) -> Format:
     for known in FORMATS:
         if fmt == known:
             return known
-    raise ExtractError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    raise ExtractError(
+        _l(
+            "format: %(format)s is not one of %(choices)s",
+            format=repr(fmt),
+            choices=", ".join(FORMATS),
+        )
+    )
 
 
 def export_extract(
@@ -513,14 +526,18 @@ def export_extract(
         actor is not None and not access.can_export_extract(actor, wave.jurisdiction_id)
     ):
         refuse("not a data steward of this wave's jurisdiction")
-        raise access.PermissionDenied("no such extract")
+        raise access.PermissionDenied(_l("no such extract"))
     level = sharing.current_level(session, wave.id)
     if level != SharingLevel.RESEARCH_EXTRACT:
         refuse(f"sharing level is {level.value}")
         raise ExtractNotAllowed(
-            f'the {wave.year} wave\'s data-sharing level is "{level.value}": a research '
-            'extract needs the level "research extract", set by an administrator under a '
-            "signed agreement"
+            _l(
+                'the %(year)s wave\'s data-sharing level is "%(level)s": a research '
+                'extract needs the level "research extract", set by an administrator under a '
+                "signed agreement",
+                year=wave.year,
+                level=level.value,
+            )
         )
     extract = build_extract(session, wave_id, rng=rng)
     files = extract_files(extract, chosen)
@@ -572,7 +589,7 @@ def list_extract_waves(session: Session, actor: User) -> list[ExtractWave]:
     jurisdiction_id = actor.jurisdiction_id
     access.require(
         jurisdiction_id is not None and access.can_manage_jurisdiction(actor, jurisdiction_id),
-        "research extracts",
+        _l("research extracts"),
     )
     out = []
     for wave in session.scalars(
@@ -605,7 +622,7 @@ def list_stewards(session: Session, actor: User) -> list[StewardRow]:
     jurisdiction_id = actor.jurisdiction_id
     access.require(
         jurisdiction_id is not None and access.can_manage_jurisdiction(actor, jurisdiction_id),
-        "data stewards",
+        _l("data stewards"),
     )
     admins = session.scalars(
         select(User)

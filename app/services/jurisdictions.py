@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.i18n import lazy_message as _l
 from app.models import Jurisdiction, OrgUnit, UnitKind, User
 from app.services import audit
 from app.services.access import can_manage_jurisdictions, is_national, require
@@ -33,17 +34,20 @@ def create_jurisdiction(
 ) -> Jurisdiction:
     """Add a jurisdiction with its agency root unit; national only (or the CLI)."""
     if actor is not None:
-        require(can_manage_jurisdictions(actor), "jurisdictions")
+        require(can_manage_jurisdictions(actor), _l("jurisdictions"))
     name = " ".join(name.split())
     slug = slug.strip().lower()
     if not name:
-        raise JurisdictionError("name: required")
+        raise JurisdictionError(_l("name: required"))
     if not SLUG_PATTERN.match(slug):
         raise JurisdictionError(
-            f"slug: {slug!r} must be lowercase letters, digits and hyphens (e.g. 'lake-county')"
+            _l(
+                "slug: %(slug)s must be lowercase letters, digits and hyphens (e.g. 'lake-county')",
+                slug=repr(slug),
+            )
         )
     if session.scalars(select(Jurisdiction).where(Jurisdiction.slug == slug)).first():
-        raise JurisdictionError(f"slug: a jurisdiction {slug!r} already exists")
+        raise JurisdictionError(_l("slug: a jurisdiction %(slug)s already exists", slug=repr(slug)))
     jurisdiction = Jurisdiction(name=name, slug=slug, shares_benchmarks=shares_benchmarks)
     session.add(jurisdiction)
     session.flush()
@@ -71,14 +75,14 @@ def create_jurisdiction(
 def get_jurisdiction_by_slug(session: Session, slug: str) -> Jurisdiction:
     found = session.scalars(select(Jurisdiction).where(Jurisdiction.slug == slug)).first()
     if found is None:
-        raise NotFound(f"no jurisdiction {slug!r}")
+        raise NotFound(_l("no jurisdiction %(slug)s", slug=repr(slug)))
     return found
 
 
 def get_jurisdiction(session: Session, jurisdiction_id: int) -> Jurisdiction:
     found = session.get(Jurisdiction, jurisdiction_id)
     if found is None:
-        raise NotFound(f"no jurisdiction {jurisdiction_id}")
+        raise NotFound(_l("no jurisdiction %(id)s", id=jurisdiction_id))
     return found
 
 

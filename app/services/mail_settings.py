@@ -13,6 +13,7 @@ from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
+from app.i18n import lazy_message as _l
 from app.models import Jurisdiction, JurisdictionMail, User
 from app.services import audit, mail
 from app.services.access import can_manage_jurisdiction, require
@@ -41,9 +42,9 @@ class MailSettings:
 def _require(session: Session, actor: User | None, jurisdiction_id: int) -> Jurisdiction:
     jurisdiction = session.get(Jurisdiction, jurisdiction_id)
     if jurisdiction is None:
-        raise NotFound(f"no jurisdiction {jurisdiction_id}")
+        raise NotFound(_l("no jurisdiction %(id)s", id=jurisdiction_id))
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's emails")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's emails"))
     return jurisdiction
 
 
@@ -64,19 +65,27 @@ def save_settings(
     _require(session, actor, jurisdiction_id)
     sender = " ".join(settings.sender_name.split())
     if len(sender) > MAX_SENDER:
-        raise MailSettingsError(f"sender name: at most {MAX_SENDER} characters")
+        raise MailSettingsError(_l("sender name: at most %(n)s characters", n=MAX_SENDER))
     if any(c in sender for c in '<>"@'):
-        raise MailSettingsError('sender name: a name only, without an address or < > " @')
+        raise MailSettingsError(_l('sender name: a name only, without an address or < > " @'))
     reply = settings.reply_to.strip().lower()
     if reply and (len(reply) > 320 or not EMAIL_PATTERN.match(reply)):
-        raise MailSettingsError("reply-to: not an email address")
+        raise MailSettingsError(_l("reply-to: not an email address"))
     intros = {}
     for language, text in (("en", settings.intro_en), ("es", settings.intro_es)):
         text = text.replace("\r\n", "\n").strip()
         if len(text) > MAX_INTRO:
-            raise MailSettingsError(f"introduction ({language}): at most {MAX_INTRO} characters")
+            raise MailSettingsError(
+                _l(
+                    "introduction (%(language)s): at most %(n)s characters",
+                    language=language,
+                    n=MAX_INTRO,
+                )
+            )
         if _CONTROL.search(text.replace("\n", "")):
-            raise MailSettingsError(f"introduction ({language}): control characters")
+            raise MailSettingsError(
+                _l("introduction (%(language)s): control characters", language=language)
+            )
         intros[language] = text
     row = session.get(JurisdictionMail, jurisdiction_id)
     if row is None:

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 import scoring
 import surveys
+from app.i18n import lazy_message as _l
 from app.models import (
     Contribution,
     Instrument,
@@ -513,7 +514,7 @@ def build_national_report(
     the cache is keyed by exactly that set.
     """
     if actor is not None:
-        require(is_national(actor), "the national psychometric report")
+        require(is_national(actor), _l("the national psychometric report"))
     store = read_store(session, year)
     if store.year is None:
         return NationalReport(
@@ -611,11 +612,11 @@ def build_own_report(
     """A jurisdiction's report about itself, from the contribution its administrators approved."""
     require(
         actor.jurisdiction_id is not None and can_manage_jurisdiction(actor, actor.jurisdiction_id),
-        "your jurisdiction's psychometric report",
+        _l("your jurisdiction's psychometric report"),
     )
     jurisdiction = session.get(Jurisdiction, actor.jurisdiction_id)
     if jurisdiction is None:
-        raise NotFound("no jurisdiction")
+        raise NotFound(_l("no jurisdiction"))
     contribution = own_contribution(session, actor, year)
     if contribution is None:
         return NationalReport(
@@ -711,7 +712,7 @@ def national_home(session: Session, actor: User | None, year: int | None = None)
     """Who takes part in ``year`` (default: the latest with contributions) at which level, what
     arrived and what is awaited. Response rates only from contributions (their consent)."""
     if actor is not None:
-        require(is_national(actor), "the national home")
+        require(is_national(actor), _l("the national home"))
     local = list_sharing(session, actor)
     store_years = read_store(session).years
     years = tuple(sorted({*store_years, *(w.year for w in local)}, reverse=True))

@@ -14,6 +14,9 @@ import re
 from functools import lru_cache
 from importlib.resources import files
 
+from app.i18n import Message
+from app.i18n import lazy_message as _l
+
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 )
@@ -47,23 +50,23 @@ def _is_listed(core: str, listed: frozenset[str]) -> bool:
     return False
 
 
-def weakness(password: str, *, email: str = "", min_length: int = 12) -> str | None:
+def weakness(password: str, *, email: str = "", min_length: int = 12) -> str | Message | None:
     """What is wrong with ``password`` (one phrase for the form), or None if it is acceptable."""
     if len(password) < min_length:
-        return f"at least {min_length} characters"
+        return _l("at least %(n)s characters", n=min_length)
     lowered = password.lower()
     if _repeats_a_piece(lowered):
-        return "not one character or a few characters repeated"
+        return _l("not one character or a few characters repeated")
     if not any(c.isalpha() for c in password):
-        return "not only digits and symbols; use words"
+        return _l("not only digits and symbols; use words")
     listed = common_passwords()
     for candidate in {lowered, lowered.translate(_LEET)}:
         core = _EDGES.sub("", candidate)
         if _is_listed(core, listed) or _is_listed(candidate, listed):
-            return "too common (it is on a list of leaked passwords); use a few unrelated words"
+            return _l("too common (it is on a list of leaked passwords); use a few unrelated words")
     name = email.split("@", 1)[0].lower()
     if len(name) >= 4 and name in lowered:
-        return "must not contain the email address"
+        return _l("must not contain the email address")
     return None
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import surveys
+from app.i18n import lazy_message as _l
 from app.models import (
     ActionPlan,
     ActionStatus,
@@ -103,9 +104,9 @@ def _unit_and_wave(
     wave = session.get(Wave, wave_id)
     unit = session.get(OrgUnit, unit_id)
     if wave is None or unit is None or unit.jurisdiction_id != wave.jurisdiction_id:
-        raise NotFound("no such unit in this wave")
+        raise NotFound(_l("no such unit in this wave"))
     if actor is not None and not can_read_unit(actor, unit):
-        raise NotFound("no such unit in this wave")  # not yours and unknown look the same
+        raise NotFound(_l("no such unit in this wave"))  # not yours and unknown look the same
     return wave, unit
 
 
@@ -147,9 +148,11 @@ def require_results(session: Session, actor: User | None, wave_id: int, unit_id:
     try:
         entries = reports.list_reports(session, wave_id)
     except reports.ReportError:
-        raise NotFound("this wave has no results yet") from None
+        raise NotFound(_l("this wave has no results yet")) from None
     if not any(e.unit_id == unit_id and e.shown for e in entries):
-        raise NotFound("this unit has no results of its own in this wave: plan with the unit above")
+        raise NotFound(
+            _l("this unit has no results of its own in this wave: plan with the unit above")
+        )
 
 
 def get_plan(session: Session, actor: User | None, wave_id: int, unit_id: int) -> PlanView:
@@ -160,33 +163,53 @@ def get_plan(session: Session, actor: User | None, wave_id: int, unit_id: int) -
 
 def _check(focus: Sequence[FocusInput], scales: Sequence[str], year: int) -> None:
     if len(focus) > MAX_FOCUS_AREAS:
-        raise PlanError(f"focus areas: at most {MAX_FOCUS_AREAS}")
+        raise PlanError(_l("focus areas: at most %(n)s", n=MAX_FOCUS_AREAS))
     keys = [f.scale_key for f in focus]
     if len(set(keys)) != len(keys):
-        raise PlanError("focus areas: each scale at most once")
+        raise PlanError(_l("focus areas: each scale at most once"))
     for number, area in enumerate(focus, 1):
         if area.scale_key not in scales:
-            raise PlanError(f"focus area {number}: not a scale of this survey")
+            raise PlanError(_l("focus area %(area)s: not a scale of this survey", area=number))
         if len(area.actions) > MAX_ACTIONS:
-            raise PlanError(f"focus area {number}: at most {MAX_ACTIONS} actions")
+            raise PlanError(
+                _l("focus area %(area)s: at most %(n)s actions", area=number, n=MAX_ACTIONS)
+            )
         for index, action in enumerate(area.actions, 1):
-            where = f"focus area {number}, action {index}"
+            where = _l("focus area %(area)s, action %(action)s", area=number, action=index)
             if not action.text.strip():
-                raise PlanError(f"{where}: say what the team will do")
+                raise PlanError(_l("%(where)s: say what the team will do", where=where))
             if len(action.text) > MAX_TEXT:
-                raise PlanError(f"{where}: at most {MAX_TEXT} characters")
+                raise PlanError(_l("%(where)s: at most %(n)s characters", where=where, n=MAX_TEXT))
             if not action.owner_role.strip():
-                raise PlanError(f"{where}: name the role that owns it (for example 'supervisor')")
+                raise PlanError(
+                    _l(
+                        "%(where)s: name the role that owns it (for example 'supervisor')",
+                        where=where,
+                    )
+                )
             if len(action.owner_role) > MAX_OWNER:
-                raise PlanError(f"{where}: the owner role has at most {MAX_OWNER} characters")
+                raise PlanError(
+                    _l(
+                        "%(where)s: the owner role has at most %(n)s characters",
+                        where=where,
+                        n=MAX_OWNER,
+                    )
+                )
             if _EMAIL_LIKE.search(action.owner_role) or _EMAIL_LIKE.search(action.text):
-                raise PlanError(f"{where}: a role, not an email address")
+                raise PlanError(_l("%(where)s: a role, not an email address", where=where))
             if action.status not in {s.value for s in ActionStatus}:
-                raise PlanError(f"{where}: unknown status")
+                raise PlanError(_l("%(where)s: unknown status", where=where))
             if action.target_date is not None and not (
                 year - 1 <= action.target_date.year <= year + 3
             ):
-                raise PlanError(f"{where}: a target date between {year - 1} and {year + 3}")
+                raise PlanError(
+                    _l(
+                        "%(where)s: a target date between %(first)s and %(last)s",
+                        where=where,
+                        first=year - 1,
+                        last=year + 3,
+                    )
+                )
 
 
 def save_plan(
@@ -285,10 +308,10 @@ def rollup(session: Session, actor: User | None, wave_id: int) -> Rollup:
     """
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     plans = session.scalars(select(ActionPlan).where(ActionPlan.wave_id == wave_id)).all()
     if actor is not None and not can_manage_jurisdiction(actor, wave.jurisdiction_id):
-        require(actor.jurisdiction_id == wave.jurisdiction_id, "this jurisdiction's plans")
+        require(actor.jurisdiction_id == wave.jurisdiction_id, _l("this jurisdiction's plans"))
         units = {p.unit_id: session.get(OrgUnit, p.unit_id) for p in plans}
         plans = [
             p for p in plans if (u := units[p.unit_id]) is not None and can_read_unit(actor, u)

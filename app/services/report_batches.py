@@ -25,6 +25,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from app.i18n import lazy_message as _l
 from app.models import BatchStatus, ReportBatch, User, Wave, utcnow
 from app.reporting import ReportContext, ReportRenderError, render_pdf
 from app.reporting.context import PageSize
@@ -48,7 +49,7 @@ class BatchNotReady(Exception):
 def _managed_wave(session: Session, user: User, wave_id: int) -> Wave:
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"There is no survey wave {wave_id}.")
+        raise NotFound(_l("There is no survey wave %(id)s.", id=wave_id))
     access.require_jurisdiction_admin(user, wave.jurisdiction_id)
     return wave
 
@@ -102,7 +103,7 @@ def get_batch(session: Session, user: User, batch_id: int) -> ReportBatch:
     """A batch of a wave the user administers. Raises ``NotFound`` or ``PermissionDenied``."""
     batch = session.get(ReportBatch, batch_id)
     if batch is None:
-        raise NotFound(f"There is no report batch {batch_id}.")
+        raise NotFound(_l("There is no report batch %(id)s.", id=batch_id))
     _managed_wave(session, user, batch.wave_id)
     return batch
 
@@ -135,7 +136,7 @@ def open_download(
     batch = get_batch(session, user, batch_id)
     path = _zip_file(batch, Path(instance_path))
     if path is None:
-        raise BatchNotReady("This batch has no ZIP to download yet.")
+        raise BatchNotReady(_l("This batch has no ZIP to download yet."))
     wave = session.get(Wave, batch.wave_id)
     assert wave is not None  # foreign key
     audit.record(
@@ -192,7 +193,7 @@ def run_batch(
     session.commit()
     batch = session.get(ReportBatch, batch_id, populate_existing=True)
     if batch is None:
-        raise NotFound(f"There is no report batch {batch_id}.")
+        raise NotFound(_l("There is no report batch %(id)s.", id=batch_id))
     if not claimed:
         return batch
     folder = Path(instance_path) / BATCH_FOLDER

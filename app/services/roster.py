@@ -26,11 +26,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from app.i18n import languages
+from app.i18n import Message, both, either, languages
+from app.i18n import lazy_message as _l
 from app.models import PATH_SEPARATOR, OrgUnit, RosterEntry, UnitKind, User
 from app.services import audit
 from app.services.access import can_manage_jurisdiction, require
@@ -66,14 +68,24 @@ _FIRST_ELEMENT = re.compile(r"<[A-Za-z_:]")
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 
 
+#: A problem as a person reads it: translated into the page's language when it is shown.
+Problem: TypeAlias = str | Message
+
+
 class RosterInvalid(Exception):
     """The file cannot be imported; ``problems`` lists (line, message) pairs."""
 
-    def __init__(self, problems: Sequence[tuple[int, str]]) -> None:
+    def __init__(self, problems: Sequence[tuple[int, Problem]]) -> None:
         self.problems = list(problems)
-        first = self.problems[0] if self.problems else (0, "invalid roster")
-        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-        super().__init__(f"line {first[0]}: {first[1]}{more}")
+        super().__init__(*self.problems[:1])
+
+    def __str__(self) -> str:
+        # Composed when shown, so it is in the language of the page that shows it.
+        line, problem = self.problems[0] if self.problems else (0, _l("invalid roster"))
+        text = str(_l("line %(line)s: %(problem)s", line=line, problem=problem))
+        if len(self.problems) > 1:
+            text += str(_l(" (and %(n)s more)", n=len(self.problems) - 1))
+        return text
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,7 @@ class RosterPreview:
 
     rows_read: int = 0
     rows: list[RosterRow] = field(default_factory=list)
-    problems: list[tuple[int, str]] = field(default_factory=list)
+    problems: list[tuple[int, Problem]] = field(default_factory=list)
     staff_per_unit: dict[str, int] = field(default_factory=dict)
     units_to_create: list[str] = field(default_factory=list)
     units_to_deactivate: list[str] = field(default_factory=list)
@@ -167,9 +179,11 @@ def _text_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
             return
         except csv.Error as error:
             if "field larger than field limit" in str(error):
-                message = f"a cell is longer than {csv.field_size_limit():,} characters"
+                message = _l(
+                    "a cell is longer than %(n)s characters", n=format(csv.field_size_limit(), ",")
+                )
             else:
-                message = f"this line cannot be read as CSV ({error})"
+                message = _l("this line cannot be read as CSV (%(error)s)", error=error)
             raise RosterInvalid([(reader.line_num or line, message)]) from None
         yield line, cells
         line = reader.line_num + 1
@@ -187,11 +201,21 @@ def _check_xlsx_container(data: bytes) -> None:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise RosterInvalid([(0, f"not a readable .xlsx workbook ({error})")]) from None
+        raise RosterInvalid(
+            [(0, _l("not a readable .xlsx workbook (%(error)s)", error=error))]
+        ) from None
     mb = 1024 * 1024
     if len(members) > MAX_XLSX_PARTS:
         raise RosterInvalid(
-            [(0, f"the workbook has more than {MAX_XLSX_PARTS} parts (limit for a roster)")]
+            [
+                (
+                    0,
+                    _l(
+                        "the workbook has more than %(n)s parts (limit for a roster)",
+                        n=MAX_XLSX_PARTS,
+                    ),
+                )
+            ]
         )
     for member in members:
         name = member.filename.lower()
@@ -200,8 +224,11 @@ def _check_xlsx_container(data: bytes) -> None:
                 [
                     (
                         0,
-                        "the workbook's text (its shared strings) unpacks to more than "
-                        f"{MAX_SHARED_STRINGS // mb} MB (limit for a roster); save it as CSV",
+                        _l(
+                            "the workbook's text (its shared strings) unpacks to more than "
+                            "%(mb)s MB (limit for a roster); save it as CSV",
+                            mb=MAX_SHARED_STRINGS // mb,
+                        ),
                     )
                 ]
             )
@@ -215,8 +242,12 @@ def _check_xlsx_container(data: bytes) -> None:
                 [
                     (
                         0,
-                        f"the workbook part {member.filename[:80]!r} unpacks to more than "
-                        f"{MAX_XLSX_PART // mb} MB (limit for a roster); save it as CSV",
+                        _l(
+                            "the workbook part %(part)s unpacks to more than "
+                            "%(mb)s MB (limit for a roster); save it as CSV",
+                            part=repr(member.filename[:80]),
+                            mb=MAX_XLSX_PART // mb,
+                        ),
                     )
                 ]
             )
@@ -225,8 +256,11 @@ def _check_xlsx_container(data: bytes) -> None:
             [
                 (
                     0,
-                    f"the workbook unpacks to more than {MAX_XLSX_UNPACKED // mb} MB (limit "
-                    "for a roster); remove other sheets or save it as CSV",
+                    _l(
+                        "the workbook unpacks to more than %(mb)s MB (limit "
+                        "for a roster); remove other sheets or save it as CSV",
+                        mb=MAX_XLSX_UNPACKED // mb,
+                    ),
                 )
             ]
         )
@@ -240,7 +274,9 @@ def _refuse_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
         with archive.open(member) as stream:
             head = stream.read(_PROLOG_BYTES)
     except Exception as error:  # a damaged member: zlib, CRC, unsupported compression
-        raise RosterInvalid([(0, f"not a readable .xlsx workbook ({error})")]) from None
+        raise RosterInvalid(
+            [(0, _l("not a readable .xlsx workbook (%(error)s)", error=error))]
+        ) from None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:200]:
         text = head.decode("utf-16", errors="replace")
     else:
@@ -252,13 +288,17 @@ def _refuse_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
             [
                 (
                     0,
-                    "the workbook declares an XML document type (DTD), which no spreadsheet "
-                    "needs and this import refuses; save it again from Excel or as CSV",
+                    _l(
+                        "the workbook declares an XML document type (DTD), which no spreadsheet "
+                        "needs and this import refuses; save it again from Excel or as CSV"
+                    ),
                 )
             ]
         )
     if root is None and len(head) >= _PROLOG_BYTES:
-        raise RosterInvalid([(0, f"not a readable .xlsx workbook ({member.filename[:80]})")])
+        raise RosterInvalid(
+            [(0, _l("not a readable .xlsx workbook (%(error)s)", error=member.filename[:80]))]
+        )
 
 
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
@@ -269,21 +309,30 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds on damaged files
-        raise RosterInvalid([(0, f"not a readable .xlsx workbook ({error})")]) from None
+        raise RosterInvalid(
+            [(0, _l("not a readable .xlsx workbook (%(error)s)", error=error))]
+        ) from None
     try:
         try:
             sheet = workbook.worksheets[0]
             declared_rows, declared_columns = sheet.max_row or 0, sheet.max_column or 0
         except Exception as error:
-            raise RosterInvalid([(0, f"not a readable .xlsx workbook ({error})")]) from None
+            raise RosterInvalid(
+                [(0, _l("not a readable .xlsx workbook (%(error)s)", error=error))]
+            ) from None
         if declared_rows > MAX_ROWS or declared_columns > MAX_COLUMNS:
             raise RosterInvalid(
                 [
                     (
                         0,
-                        f"the sheet says it is {declared_rows:,} rows by {declared_columns:,} "
-                        f"columns; a roster may have at most {MAX_ROWS:,} rows and "
-                        f"{MAX_COLUMNS} columns",
+                        _l(
+                            "the sheet says it is %(rows)s rows by %(columns)s columns; a roster "
+                            "may have at most %(max_rows)s rows and %(max_columns)s columns",
+                            rows=format(declared_rows, ","),
+                            columns=format(declared_columns, ","),
+                            max_rows=format(MAX_ROWS, ","),
+                            max_columns=MAX_COLUMNS,
+                        ),
                     )
                 ]
             )
@@ -299,16 +348,24 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
                 break
             except Exception as error:
                 raise RosterInvalid(
-                    [(number + 1, f"not a readable .xlsx workbook ({error})")]
+                    [(number + 1, _l("not a readable .xlsx workbook (%(error)s)", error=error))]
                 ) from None
             number += 1
             if number > MAX_ROWS:
                 raise RosterInvalid(
-                    [(number, f"the sheet has more than {MAX_ROWS:,} rows (limit for a roster)")]
+                    [
+                        (
+                            number,
+                            _l(
+                                "the sheet has more than %(n)s rows (limit for a roster)",
+                                n=format(MAX_ROWS, ","),
+                            ),
+                        )
+                    ]
                 )
             if len(values) > MAX_COLUMNS and values[MAX_COLUMNS] not in (None, ""):
                 raise RosterInvalid(
-                    [(number, f"more than {MAX_COLUMNS} columns (limit for a roster)")]
+                    [(number, _l("more than %(n)s columns (limit for a roster)", n=MAX_COLUMNS))]
                 )
             yield number, ["" if v is None else str(v) for v in values[:MAX_COLUMNS]]
     finally:
@@ -345,10 +402,12 @@ def read_roster(data: bytes, filename: str = "roster.csv") -> RosterPreview:
     """Parse and validate a roster file (no database); every problem carries its line number."""
     preview = RosterPreview(checksum=hashlib.sha256(data).hexdigest())
     if len(data) > MAX_UPLOAD_BYTES:
-        preview.problems.append((0, f"file larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"))
+        preview.problems.append(
+            (0, _l("file larger than %(mb)s MB", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
+        )
         return preview
     if not data.strip():
-        preview.problems.append((1, "the file is empty"))
+        preview.problems.append((1, _l("the file is empty")))
         return preview
     rows: Iterable[tuple[int, list[str]]]
     if _is_xlsx(data, filename):
@@ -357,7 +416,7 @@ def read_roster(data: bytes, filename: str = "roster.csv") -> RosterPreview:
     else:
         text, preview.encoding = _decode(data)
         if "\x00" in text:
-            preview.problems.append((1, "this is not a text (CSV) or .xlsx file"))
+            preview.problems.append((1, _l("this is not a text (CSV) or .xlsx file")))
             return preview
         preview.delimiter = _pick_delimiter(text)
         rows = _text_rows(text, preview.delimiter)
@@ -381,7 +440,10 @@ def _validate(rows: Iterable[tuple[int, list[str]]], preview: RosterPreview) -> 
                 [
                     (
                         line,
-                        f"a cell is longer than {MAX_CELL_CHARS:,} characters (limit for a roster)",
+                        _l(
+                            "a cell is longer than %(n)s characters (limit for a roster)",
+                            n=format(MAX_CELL_CHARS, ","),
+                        ),
                     )
                 ]
             )
@@ -389,9 +451,16 @@ def _validate(rows: Iterable[tuple[int, list[str]]], preview: RosterPreview) -> 
             names = [_column_name(c) for c in cells]
             missing = [c for c in REQUIRED_COLUMNS if c not in names]
             if missing:
-                found = ", ".join(repr(n) for n in names if n) or "nothing"
+                found = ", ".join(repr(n) for n in names if n) or _l("nothing")
                 problems.append(
-                    (line, f"missing column {' and '.join(missing)} in the header (found {found})")
+                    (
+                        line,
+                        _l(
+                            "missing column %(columns)s in the header (found %(found)s)",
+                            columns=both(missing),
+                            found=found,
+                        ),
+                    )
                 )
                 return
             header = {
@@ -406,37 +475,60 @@ def _validate(rows: Iterable[tuple[int, list[str]]], preview: RosterPreview) -> 
         email = normalise_email(raw_email)
         row_ok = True
         if not email:
-            problems.append((line, "empty email"))
+            problems.append((line, _l("empty email")))
             row_ok = False
         elif len(email) > 320 or not EMAIL_PATTERN.match(email):
-            problems.append((line, f"invalid email {raw_email.strip()!r}"))
+            problems.append((line, _l("invalid email %(email)s", email=repr(raw_email.strip()))))
             row_ok = False
         elif email in seen:
-            problems.append((line, f"duplicate email {email} (first on line {seen[email]})"))
+            problems.append(
+                (
+                    line,
+                    _l(
+                        "duplicate email %(email)s (first on line %(first)s)",
+                        email=email,
+                        first=seen[email],
+                    ),
+                )
+            )
             row_ok = False
         else:
             seen[email] = line
         unit = normalise_path(raw_unit)
         if not unit.strip():
-            problems.append((line, "empty unit"))
+            problems.append((line, _l("empty unit")))
             row_ok = False
         else:
             parts = unit.split(PATH_SEPARATOR)
             if any(not part for part in parts):
-                problems.append((line, f"unit {raw_unit.strip()!r} has an empty part between '/'"))
+                problems.append(
+                    (
+                        line,
+                        _l(
+                            "unit %(unit)s has an empty part between '/'",
+                            unit=repr(raw_unit.strip()),
+                        ),
+                    )
+                )
                 row_ok = False
             elif any(len(part) > _MAX_UNIT_NAME for part in parts):
-                problems.append((line, f"a unit name is longer than {_MAX_UNIT_NAME} characters"))
+                problems.append(
+                    (line, _l("a unit name is longer than %(n)s characters", n=_MAX_UNIT_NAME))
+                )
                 row_ok = False
             elif len(parts) > _MAX_DEPTH:
-                problems.append((line, f"unit is more than {_MAX_DEPTH} levels deep"))
+                problems.append((line, _l("unit is more than %(n)s levels deep", n=_MAX_DEPTH)))
                 row_ok = False
             elif (hidden := _invisible_character(unit)) is not None:
                 problems.append(
                     (
                         line,
-                        f"unit {unit!r} contains an invisible or text-direction character "
-                        f"({hidden}); type the name again without it",
+                        _l(
+                            "unit %(unit)s contains an invisible or text-direction character "
+                            "(%(character)s); type the name again without it",
+                            unit=repr(unit),
+                            character=hidden,
+                        ),
                     )
                 )
                 row_ok = False
@@ -445,16 +537,20 @@ def _validate(rows: Iterable[tuple[int, list[str]]], preview: RosterPreview) -> 
             problems.append(
                 (
                     line,
-                    f"unknown language {raw_language.strip()!r} (use {' or '.join(languages())})",
+                    _l(
+                        "unknown language %(language)s (use %(choices)s)",
+                        language=repr(raw_language.strip()),
+                        choices=either(languages()),
+                    ),
                 )
             )
             row_ok = False
         if row_ok:
             preview.rows.append(RosterRow(line, email, unit, language))
     if header is None:
-        problems.append((1, "the file has no header row (expected columns email, unit)"))
+        problems.append((1, _l("the file has no header row (expected columns email, unit)")))
     elif preview.rows_read == 0:
-        problems.append((1, "the file has a header but no staff"))
+        problems.append((1, _l("the file has a header but no staff")))
 
 
 def _cell(cells: list[str], header: dict[str, int], name: str) -> str:
@@ -504,7 +600,7 @@ def preview_import(
 ) -> RosterPreview:
     """Read the file and compare it with the jurisdiction's current tree and roster."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's roster")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's roster"))
     get_jurisdiction(session, jurisdiction_id)
     preview = read_roster(data, filename)
     if not preview.ok:
@@ -554,7 +650,7 @@ def import_roster(
     if not preview.ok:
         raise RosterInvalid(preview.problems)
     if expected_checksum is not None and expected_checksum != preview.checksum:
-        raise RosterInvalid([(0, "the file changed since the preview; upload it again")])
+        raise RosterInvalid([(0, _l("the file changed since the preview; upload it again"))])
     try:
         result = _apply(session, jurisdiction_id, preview)
         audit.record(
@@ -688,10 +784,10 @@ def stage_upload(folder: Path, data: bytes, filename: str) -> str:
 
 def load_staged(folder: Path, staged_id: str) -> tuple[bytes, str]:
     if not re.fullmatch(r"[A-Za-z0-9_-]{24}\.(csv|xlsx)", staged_id):
-        raise RosterInvalid([(0, "unknown upload; upload the file again")])
+        raise RosterInvalid([(0, _l("unknown upload; upload the file again"))])
     path = folder / staged_id
     if not path.exists():
-        raise RosterInvalid([(0, "the upload expired; upload the file again")])
+        raise RosterInvalid([(0, _l("the upload expired; upload the file again"))])
     return path.read_bytes(), staged_id
 
 
@@ -710,7 +806,7 @@ class RosterSummary:
 def summary(session: Session, actor: User | None, jurisdiction_id: int) -> RosterSummary:
     """Counts of the current roster (no names)."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's roster")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's roster"))
     from sqlalchemy import func
 
     staff, inactive = session.execute(

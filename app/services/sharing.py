@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.i18n import lazy_message as _l
 from app.models import (
     Jurisdiction,
     ReceivedContribution,
@@ -107,7 +108,7 @@ def list_sharing(session: Session, actor: User | None) -> list[WaveSharing]:
         require(
             actor.jurisdiction_id is not None
             and can_manage_jurisdiction(actor, actor.jurisdiction_id),
-            "data-sharing agreements",
+            _l("data-sharing agreements"),
         )
         query = query.where(Wave.jurisdiction_id == actor.jurisdiction_id)
     out = []
@@ -146,19 +147,21 @@ def set_level(
     """
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     if actor is not None:
-        require(can_manage_jurisdiction(actor, wave.jurisdiction_id), "this wave's agreement")
+        require(can_manage_jurisdiction(actor, wave.jurisdiction_id), _l("this wave's agreement"))
     try:
         new = SharingLevel(level)
     except ValueError:
         choices = ", ".join(v.value for v in SharingLevel)
-        raise SharingError(f"level: {level!r} is not one of {choices}") from None
+        raise SharingError(
+            _l("level: %(level)s is not one of %(choices)s", level=repr(level), choices=choices)
+        ) from None
     reference = " ".join(reference.split())
     if new != SharingLevel.NONE and not reference:
-        raise SharingError("reference: say under which signed agreement this is shared")
+        raise SharingError(_l("reference: say under which signed agreement this is shared"))
     if len(reference) > 200:
-        raise SharingError("reference: at most 200 characters")
+        raise SharingError(_l("reference: at most %(n)s characters", n=200))
     old = current_level(session, wave_id)
     if actor is not None:
         set_by_id, set_by = actor.id, actor.email
@@ -211,7 +214,9 @@ def require_own_wave(session: Session, actor: User | None, wave_id: int) -> Wave
     """The wave, if ``actor`` administers its jurisdiction (NotFound / PermissionDenied)."""
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     if actor is not None:
-        require(can_manage_jurisdiction(actor, wave.jurisdiction_id), "this wave's data sharing")
+        require(
+            can_manage_jurisdiction(actor, wave.jurisdiction_id), _l("this wave's data sharing")
+        )
     return wave

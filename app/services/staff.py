@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.i18n import languages
+from app.i18n import either, languages
+from app.i18n import lazy_message as _l
 from app.models import OrgUnit, RosterEntry, User
 from app.services import audit
 from app.services.access import can_manage_jurisdiction, require
@@ -57,7 +58,7 @@ def list_staff(
 ) -> StaffPage:
     """One page of the staff list, matching ``query`` in the address or the unit path."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's staff")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's staff"))
     query = query.strip()[:200]
     where = [RosterEntry.jurisdiction_id == jurisdiction_id]
     if query:
@@ -94,7 +95,7 @@ def list_staff(
 def list_unit_paths(session: Session, actor: User | None, jurisdiction_id: int) -> Sequence[str]:
     """Active units a person can be placed in (not the agency root)."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's staff")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's staff"))
     return session.scalars(
         select(OrgUnit.path)
         .where(
@@ -115,7 +116,12 @@ def _unit(session: Session, jurisdiction_id: int, path: str) -> OrgUnit:
         )
     ).first()
     if unit is None or unit.path == "":
-        raise StaffError(f"unit: no active unit {path.strip()!r} (new units come with an import)")
+        raise StaffError(
+            _l(
+                "unit: no active unit %(unit)s (new units come with an import)",
+                unit=repr(path.strip()),
+            )
+        )
     return unit
 
 
@@ -123,9 +129,11 @@ def get_entry(session: Session, actor: User | None, entry_id: int) -> RosterEntr
     """One staff entry the actor manages (NotFound, PermissionDenied)."""
     entry = session.get(RosterEntry, entry_id)
     if entry is None:
-        raise NotFound(f"no staff entry {entry_id}")
+        raise NotFound(_l("no staff entry %(id)s", id=entry_id))
     if actor is not None:
-        require(can_manage_jurisdiction(actor, entry.jurisdiction_id), "this jurisdiction's staff")
+        require(
+            can_manage_jurisdiction(actor, entry.jurisdiction_id), _l("this jurisdiction's staff")
+        )
     return entry
 
 
@@ -140,12 +148,14 @@ def add_person(
 ) -> RosterEntry:
     """Put one person on the staff list (or reactivate them there, in the given unit)."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's staff")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's staff"))
     address = "".join(email.split()).lower()
     if len(address) > 320 or not EMAIL_PATTERN.match(address):
-        raise StaffError(f"email: {email.strip()[:80]!r} is not an email address")
+        raise StaffError(
+            _l("email: %(email)s is not an email address", email=repr(email.strip()[:80]))
+        )
     if language not in languages():
-        raise StaffError(f"language: use {' or '.join(languages())}")
+        raise StaffError(_l("language: use %(choices)s", choices=either(languages())))
     unit = _unit(session, jurisdiction_id, unit_path)
     entry = session.scalars(
         select(RosterEntry).where(
@@ -153,7 +163,7 @@ def add_person(
         )
     ).first()
     if entry is not None and entry.active:
-        raise StaffError(f"email: {address} is already on the staff list")
+        raise StaffError(_l("email: %(email)s is already on the staff list", email=address))
     if entry is None:
         entry = RosterEntry(
             jurisdiction_id=jurisdiction_id,

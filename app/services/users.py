@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.i18n import lazy_message as _l
 from app.models import PATH_SEPARATOR, LoginThrottle, OrgUnit, Role, User, utcnow
 from app.services import audit, passwords
 from app.services.access import can_grant_stewardship, can_manage_user, is_national, require
@@ -55,7 +56,7 @@ def hash_password(password: str) -> str:
 def _check_password_strength(password: str, email: str = "") -> None:
     problem = passwords.weakness(password, email=email, min_length=MIN_PASSWORD_LENGTH)
     if problem:
-        raise UserError(f"password: {problem}")
+        raise UserError(_l("password: %(problem)s", problem=problem))
 
 
 def normalise_email(email: str) -> str:
@@ -76,24 +77,26 @@ def create_user(
     try:
         role = Role(role)
     except ValueError:
-        raise UserError(f"role: expected one of {', '.join(r.value for r in Role)}") from None
+        raise UserError(
+            _l("role: expected one of %(roles)s", roles=", ".join(r.value for r in Role))
+        ) from None
     email = normalise_email(email)
     if not EMAIL_PATTERN.match(email):
-        raise UserError(f"email: {email!r} is not an email address")
+        raise UserError(_l("email: %(email)s is not an email address", email=repr(email)))
     _check_password_strength(password, email)
     if role == Role.NATIONAL:
         if jurisdiction_id is not None or unit_paths:
-            raise UserError("national accounts have no jurisdiction or units")
+            raise UserError(_l("national accounts have no jurisdiction or units"))
     elif jurisdiction_id is None:
-        raise UserError(f"jurisdiction: required for role {role.value}")
+        raise UserError(_l("jurisdiction: required for role %(role)s", role=role.value))
     if actor is not None:
-        require(can_manage_user(actor, role, jurisdiction_id), "accounts with this role")
+        require(can_manage_user(actor, role, jurisdiction_id), _l("accounts with this role"))
     if role == Role.LEADER and not unit_paths:
-        raise UserError("unit: a leader needs at least one unit")
+        raise UserError(_l("unit: a leader needs at least one unit"))
     if role == Role.JURISDICTION_ADMIN and unit_paths:
-        raise UserError("unit: administrators see the whole jurisdiction; give no units")
+        raise UserError(_l("unit: administrators see the whole jurisdiction; give no units"))
     if session.scalars(select(User).where(User.email == email)).first():
-        raise UserError(f"email: an account {email} already exists")
+        raise UserError(_l("email: an account %(email)s already exists", email=email))
     units = [_find_unit(session, jurisdiction_id, path) for path in unit_paths]
     user = User(
         email=email,
@@ -126,7 +129,12 @@ def _find_unit(session: Session, jurisdiction_id: int | None, path: str) -> OrgU
         select(OrgUnit).where(OrgUnit.jurisdiction_id == jurisdiction_id, OrgUnit.path == clean)
     ).first()
     if unit is None:
-        raise UserError(f"unit: no unit {path!r} in this jurisdiction (import the roster first)")
+        raise UserError(
+            _l(
+                "unit: no unit %(unit)s in this jurisdiction (import the roster first)",
+                unit=repr(path),
+            )
+        )
     return unit
 
 
@@ -338,9 +346,9 @@ def find_user(session: Session, user_id: int) -> User | None:
 def get_user(session: Session, actor: User | None, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(_l("no user %(id)s", id=user_id))
     if actor is not None:
-        require(can_manage_user(actor, user.role, user.jurisdiction_id), "this account")
+        require(can_manage_user(actor, user.role, user.jurisdiction_id), _l("this account"))
     return user
 
 
@@ -350,7 +358,7 @@ def list_users(session: Session, actor: User) -> Sequence[User]:
     if not is_national(actor):
         require(
             actor.role == Role.JURISDICTION_ADMIN and actor.jurisdiction_id is not None,
-            "accounts",
+            _l("accounts"),
         )
         query = query.where(User.jurisdiction_id == actor.jurisdiction_id)
     return session.scalars(query).all()
@@ -360,7 +368,7 @@ def set_active(session: Session, actor: User | None, user_id: int, active: bool)
     """Deactivate or reactivate an account (its sessions end at the next request)."""
     user = get_user(session, actor, user_id)
     if actor is not None and user.id == actor.id and not active:
-        raise UserError("you cannot deactivate your own account")
+        raise UserError(_l("you cannot deactivate your own account"))
     user.active = active
     if not active:
         user.session_generation += 1  # its sessions end now, not at the next sign-in
@@ -400,15 +408,15 @@ def set_data_steward(
     """
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(_l("no user %(id)s", id=user_id))
     if actor is not None:
-        require(can_grant_stewardship(actor, user), "this account's data-steward permission")
+        require(can_grant_stewardship(actor, user), _l("this account's data-steward permission"))
     if isinstance(steward, str):
         if steward not in ("0", "1"):
-            raise UserError("steward: choose whether the account is a data steward")
+            raise UserError(_l("steward: choose whether the account is a data steward"))
         steward = steward == "1"
     if user.role != Role.JURISDICTION_ADMIN:
-        raise UserError("only a jurisdiction administrator can be a data steward")
+        raise UserError(_l("only a jurisdiction administrator can be a data steward"))
     if user.data_steward == steward:
         return user
     user.data_steward = steward

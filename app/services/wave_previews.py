@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.i18n import lazy_message as _l
+from app.i18n import value_label
 from app.models import DeliveryStatus, Invitation, RosterEntry, User, Wave, WaveStatus
 from app.services.waves import WaveStateError, get_wave
 
@@ -42,7 +44,13 @@ def launch_preview(session: Session, actor: User | None, wave_id: int) -> Launch
     """How many people a launch of this draft wave invites, by email language."""
     wave = get_wave(session, actor, wave_id)
     if wave.status != WaveStatus.DRAFT:
-        raise WaveStateError(f"wave {wave.id} was already launched ({wave.status.value})")
+        raise WaveStateError(
+            _l(
+                "wave %(id)s was already launched (%(status)s)",
+                id=wave.id,
+                status=value_label(wave.status),
+            )
+        )
     active = (
         RosterEntry.jurisdiction_id == wave.jurisdiction_id,
         RosterEntry.active.is_(True),
@@ -66,7 +74,13 @@ def close_preview(session: Session, actor: User | None, wave_id: int) -> ClosePr
     """How many were invited, have answered, and would never get their email if closed now."""
     wave = get_wave(session, actor, wave_id)
     if wave.status != WaveStatus.OPEN:
-        raise WaveStateError(f"wave {wave.id} is not open ({wave.status.value})")
+        raise WaveStateError(
+            _l(
+                "wave %(id)s is not open (%(status)s)",
+                id=wave.id,
+                status=value_label(wave.status),
+            )
+        )
     invited, answered, never_sent = session.execute(
         select(
             func.count(),

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 import surveys
 from app.db import scrub_journal, vacuum_tables
+from app.i18n import lazy_message as _l
+from app.i18n import value_label
 from app.models import (
     DailyCount,
     DeliveryStatus,
@@ -56,14 +58,22 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise WaveError(f"timezone: unknown time zone {name!r} (e.g. America/Chicago)") from None
+        raise WaveError(
+            _l("timezone: unknown time zone %(name)s (e.g. America/Chicago)", name=repr(name))
+        ) from None
 
 
 def day_bounds(opens: date, closes: date, timezone: str) -> tuple[datetime, datetime]:
     """Start of the opening day and end of the closing day in ``timezone``, as UTC."""
     zone = _zone(timezone)
     if closes < opens:
-        raise WaveError(f"dates: the wave closes ({closes}) before it opens ({opens})")
+        raise WaveError(
+            _l(
+                "dates: the wave closes (%(closes)s) before it opens (%(opens)s)",
+                closes=closes.isoformat(),
+                opens=opens.isoformat(),
+            )
+        )
     start = datetime.combine(opens, time.min, zone).astimezone(UTC)
     end = datetime.combine(closes + timedelta(days=1), time.min, zone).astimezone(UTC)
     return start, end
@@ -93,25 +103,25 @@ def create_wave(
 ) -> Wave:
     """A draft wave; nothing is sent until it is launched."""
     if actor is not None:
-        require(can_manage_jurisdiction(actor, jurisdiction_id), "this jurisdiction's waves")
+        require(can_manage_jurisdiction(actor, jurisdiction_id), _l("this jurisdiction's waves"))
     if session.get(Jurisdiction, jurisdiction_id) is None:
-        raise NotFound(f"no jurisdiction {jurisdiction_id}")
+        raise NotFound(_l("no jurisdiction %(id)s", id=jurisdiction_id))
     if not 2000 <= year <= 2100:
-        raise WaveError(f"year: {year} is not a plausible survey year")
+        raise WaveError(_l("year: %(year)s is not a plausible survey year", year=year))
     if not 0 <= reminder_max <= 10:
-        raise WaveError("reminders: between 0 and 10")
+        raise WaveError(_l("reminders: between 0 and 10"))
     if not 0 <= reminder_min_days <= 60:
-        raise WaveError("reminder spacing: between 0 and 60 days")
+        raise WaveError(_l("reminder spacing: between 0 and 60 days"))
     _check_anonymity(min_report_n, pool_k)
     opens_at, closes_at = day_bounds(opens, closes, timezone)
     instrument = surveys.find_instrument(instrument_key, instrument_version)
     if instrument is None:
         wanted = instrument_key + (f"@{instrument_version}" if instrument_version else "")
-        raise WaveError(f"instrument: no instrument {wanted!r} is defined")
+        raise WaveError(_l("instrument: no instrument %(name)s is defined", name=repr(wanted)))
     if session.scalars(
         select(Wave).where(Wave.jurisdiction_id == jurisdiction_id, Wave.year == year)
     ).first():
-        raise WaveError(f"year: this jurisdiction already has a wave for {year}")
+        raise WaveError(_l("year: this jurisdiction already has a wave for %(year)s", year=year))
     row = ensure_instrument(session, instrument)
     wave = Wave(
         jurisdiction_id=jurisdiction_id,
@@ -143,9 +153,9 @@ def create_wave(
 
 def _check_anonymity(min_report_n: int, pool_k: int) -> None:
     if min_report_n < MIN_REPORT_N_FLOOR:
-        raise WaveError(f"minimum group size: at least {MIN_REPORT_N_FLOOR}")
+        raise WaveError(_l("minimum group size: at least %(n)s", n=MIN_REPORT_N_FLOOR))
     if pool_k < 2:
-        raise WaveError("shuffle pool size: at least 2")
+        raise WaveError(_l("shuffle pool size: at least 2"))
 
 
 def update_wave(
@@ -164,13 +174,13 @@ def update_wave(
     """Change a wave's settings. Anonymity settings and the opening day freeze at launch."""
     wave = get_wave(session, actor, wave_id)
     if wave.status == WaveStatus.CLOSED:
-        raise WaveStateError("the wave is closed")
+        raise WaveStateError(_l("the wave is closed"))
     launched = wave.status != WaveStatus.DRAFT
     if launched and (
         (min_report_n is not None and min_report_n != wave.min_report_n)
         or (pool_k is not None and pool_k != wave.pool_k)
     ):
-        raise WaveStateError("anonymity settings cannot change once the wave is launched")
+        raise WaveStateError(_l("anonymity settings cannot change once the wave is launched"))
     if min_report_n is not None or pool_k is not None:
         _check_anonymity(min_report_n or wave.min_report_n, pool_k or wave.pool_k)
         wave.min_report_n = min_report_n or wave.min_report_n
@@ -180,10 +190,15 @@ def update_wave(
         old_opens = wave.opens_at.astimezone(_zone(wave.timezone)).date()
         old_closes = (wave.closes_at.astimezone(_zone(wave.timezone)) - timedelta(seconds=1)).date()
         if launched and opens is not None and opens != old_opens:
-            raise WaveStateError("the opening day cannot change once the wave is launched")
+            raise WaveStateError(_l("the opening day cannot change once the wave is launched"))
         opens_at, closes_at = day_bounds(opens or old_opens, closes or old_closes, zone)
         if closes is not None and closes != old_closes and closes_at <= utcnow():
-            raise WaveError(f"dates: the closing day ({closes}) has already passed")
+            raise WaveError(
+                _l(
+                    "dates: the closing day (%(closes)s) has already passed",
+                    closes=closes.isoformat(),
+                )
+            )
         wave.opens_at, wave.closes_at = opens_at, closes_at
         wave.timezone = zone
     if reminder_max is not None:
@@ -201,14 +216,14 @@ def get_wave(session: Session, actor: User | None, wave_id: int, *, manage: bool
     """A wave the actor may manage (or, with ``manage=False``, see totals of)."""
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise NotFound(f"no wave {wave_id}")
+        raise NotFound(_l("no wave %(id)s", id=wave_id))
     if actor is not None:
         allowed = (
             can_manage_jurisdiction(actor, wave.jurisdiction_id)
             if manage
             else can_see_jurisdiction_totals(actor, wave.jurisdiction_id)
         )
-        require(allowed, "this wave")
+        require(allowed, _l("this wave"))
     return wave
 
 
@@ -223,7 +238,7 @@ def list_waves(
             actor.jurisdiction_id is not None
             and (jurisdiction_id in (None, actor.jurisdiction_id))
             and can_manage_jurisdiction(actor, actor.jurisdiction_id),
-            "these waves",
+            _l("these waves"),
         )
         query = query.where(Wave.jurisdiction_id == actor.jurisdiction_id)
     return session.scalars(query).all()
@@ -246,14 +261,23 @@ def launch_wave(
     now = now or utcnow()
     wave = get_wave(session, actor, wave_id)
     if wave.status != WaveStatus.DRAFT:
-        raise WaveStateError(f"wave {wave.id} was already launched ({wave.status.value})")
+        raise WaveStateError(
+            _l(
+                "wave %(id)s was already launched (%(status)s)",
+                id=wave.id,
+                status=value_label(wave.status),
+            )
+        )
     if wave.closes_at <= now:
-        raise WaveStateError("the closing day has passed; change the dates first")
+        raise WaveStateError(_l("the closing day has passed; change the dates first"))
     try:
         definition_of(wave.instrument)
     except surveys.InstrumentError as error:
         raise WaveError(
-            f"instrument: the stored definition is invalid ({error.errors[0]})"
+            _l(
+                "instrument: the stored definition is invalid (%(problem)s)",
+                problem=error.errors[0],
+            )
         ) from None
     entries = session.execute(
         select(RosterEntry.unit_id, RosterEntry.email, RosterEntry.language)
@@ -265,7 +289,7 @@ def launch_wave(
         .order_by(RosterEntry.email)
     ).all()
     if not entries:
-        raise WaveError("the roster is empty: import the staff list before launching")
+        raise WaveError(_l("the roster is empty: import the staff list before launching"))
     rows = []
     for unit_id, email, language in entries:
         token = tokens.new_token()
@@ -292,7 +316,7 @@ def launch_wave(
     )
     if getattr(changed, "rowcount", 0) != 1:  # a concurrent launch won
         session.rollback()
-        raise WaveStateError(f"wave {wave.id} was already launched")
+        raise WaveStateError(_l("wave %(id)s was already launched", id=wave.id))
     wave.status, wave.launched_at = WaveStatus.OPEN, now
     for start in range(0, len(rows), 5000):
         session.execute(insert(Invitation), rows[start : start + 5000])
@@ -322,15 +346,21 @@ def remind_wave(
     now = now or utcnow()
     wave = get_wave(session, actor, wave_id)
     if wave.status != WaveStatus.OPEN:
-        raise WaveStateError(f"wave {wave.id} is not open")
+        raise WaveStateError(_l("wave %(id)s is not open", id=wave.id))
     if wave.reminders_sent >= wave.reminder_max:
-        raise WaveStateError(f"all {wave.reminder_max} planned reminders were already sent")
+        raise WaveStateError(
+            _l("all %(n)s planned reminders were already sent", n=wave.reminder_max)
+        )
     if wave.last_reminder_at is not None and now < wave.last_reminder_at + timedelta(
         days=wave.reminder_min_days
     ):
         next_day = (wave.last_reminder_at + timedelta(days=wave.reminder_min_days)).date()
         raise WaveStateError(
-            f"reminders must be {wave.reminder_min_days} days apart (next: {next_day})"
+            _l(
+                "reminders must be %(days)s days apart (next: %(next)s)",
+                days=wave.reminder_min_days,
+                next=next_day.isoformat(),
+            )
         )
     number = wave.reminders_sent + 1
     result = session.execute(
@@ -391,7 +421,9 @@ def close_wave(
     now = now or utcnow()
     wave = get_wave(session, actor if isinstance(actor, User) else None, wave_id)
     if wave.status != WaveStatus.OPEN:
-        raise WaveStateError(f"wave {wave.id} is not open ({wave.status.value})")
+        raise WaveStateError(
+            _l("wave %(id)s is not open (%(status)s)", id=wave.id, status=value_label(wave.status))
+        )
     changed = session.execute(
         update(Wave)
         .where(Wave.id == wave.id, Wave.status == WaveStatus.OPEN)
@@ -400,7 +432,7 @@ def close_wave(
     )
     if getattr(changed, "rowcount", 0) != 1:
         session.rollback()
-        raise WaveStateError(f"wave {wave.id} is already closed")
+        raise WaveStateError(_l("wave %(id)s is already closed", id=wave.id))
     wave.status, wave.closed_at = WaveStatus.CLOSED, now
     session.execute(
         update(Invitation)
@@ -516,7 +548,7 @@ def retry_failed(session: Session, actor: User | None, wave_id: int) -> int:
     """Queue the wave's failed deliveries again (bounced addresses stay bounced)."""
     wave = get_wave(session, actor, wave_id)
     if wave.status != WaveStatus.OPEN:
-        raise WaveStateError(f"wave {wave.id} is not open")
+        raise WaveStateError(_l("wave %(id)s is not open", id=wave.id))
     count = delivery.retry_failed(session, wave.id)
     audit.record(
         session,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from app import catalog
+from app.i18n import lazy_message as _l
 from app.models import OrgUnit, User, Wave
 from app.reporting import ReportContext, render_html
 from app.reporting.context import PageSize
@@ -154,7 +155,7 @@ def results_page(
     wave = session.get(Wave, wave_id)
     unit = session.get(OrgUnit, unit_id)
     if wave is None or unit is None or unit.jurisdiction_id != wave.jurisdiction_id:
-        raise access.PermissionDenied("no such report")
+        raise access.PermissionDenied(_l("no such report"))
     access.require_unit(user, unit)
     used = report_language(language)
     ctx = build_context(

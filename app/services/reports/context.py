@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 import scoring
 import surveys
+from app.i18n import lazy_message as _l
 from app.models import Wave
 from app.reporting import (
     Benchmark,
@@ -52,7 +53,7 @@ _STATUS: dict[str, ReliabilityStatus] = {
 def get_unit(results: WaveResults, unit_id: int) -> UnitNode:
     unit = results.units.get(unit_id)
     if unit is None:
-        raise UnknownUnit(f"There is no unit {unit_id} in this survey.")
+        raise UnknownUnit(_l("There is no unit %(id)s in this survey.", id=unit_id))
     return unit
 
 

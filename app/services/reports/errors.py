@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from app.i18n import lazy_message as _l
+
 #: Why a unit has no numbers of its own: too few answers, or to protect a smaller group.
 HiddenReason = Literal["too_few", "protects_smaller"]
 
@@ -38,10 +40,18 @@ class UnitSuppressed(ReportError):
         self.included_in = included_in
         self.min_n = min_n
         self.reason = reason
-        why = (
-            f"it has fewer than {min_n} answers"
-            if reason == "too_few"
-            else "it is hidden so that a smaller group cannot be worked out by subtraction"
+        super().__init__(unit_name, included_in, min_n, reason)
+
+    def __str__(self) -> str:
+        # Composed when shown, so it is in the language of the page that shows it.
+        if self.reason == "too_few":
+            why = _l("it has fewer than %(n)s answers", n=self.min_n)
+        else:
+            why = _l("it is hidden so that a smaller group cannot be worked out by subtraction")
+        text = str(
+            _l("There is no separate report for %(unit)s: %(why)s.", unit=self.unit_name, why=why)
         )
-        where = f" Its answers are included in the report of {included_in}." if included_in else ""
-        super().__init__(f"There is no separate report for {unit_name}: {why}.{where}")
+        if self.included_in:
+            where = _l("Its answers are included in the report of %(unit)s.", unit=self.included_in)
+            text += f" {where}"
+        return text

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 import scoring
 import surveys
+from app.i18n import lazy_message as _l
 from app.models import Invitation, Jurisdiction, OrgUnit, Response, Wave
 from app.reporting.cache import fingerprint
 from app.services.history import find_frozen_tree
@@ -136,7 +137,7 @@ def load_wave(session: Session, wave_id: int) -> WaveData:
     """
     wave = session.get(Wave, wave_id)
     if wave is None:
-        raise UnknownWave(f"There is no survey wave {wave_id}.")
+        raise UnknownWave(_l("There is no survey wave %(id)s.", id=wave_id))
     jurisdiction = session.get(Jurisdiction, wave.jurisdiction_id)
     assert jurisdiction is not None  # foreign key
     instrument = definition_of(wave.instrument)
@@ -148,8 +149,12 @@ def load_wave(session: Session, wave_id: int) -> WaveData:
     ).one()
     if not count:
         raise NoResponses(
-            f"The {wave.year} survey of {jurisdiction.name} has no responses yet: reports "
-            "appear once answers have been stored."
+            _l(
+                "The %(year)s survey of %(jurisdiction)s has no responses yet: reports "
+                "appear once answers have been stored.",
+                year=wave.year,
+                jurisdiction=jurisdiction.name,
+            )
         )
     tree_tag = hashlib.sha256(
         repr(
