@@ -6,14 +6,13 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
 from app.db import get_session
 from app.extensions import login_manager
-from app.i18n import language_names, languages
+from app.i18n import language_names, languages, page_language
 from app.models import User
 from app.services import access, reports
 from app.services.reports import browse
@@ -38,10 +37,6 @@ def _signed_in_only() -> ResponseReturnValue | None:
     return None
 
 
-def _page_lang() -> str:
-    return str(get_locale() or "en")
-
-
 def report_language(user: User | None) -> str:
     """The language asked for (``?lang=``), else the account's, else the page's."""
     asked = request.args.get("lang")
@@ -49,7 +44,7 @@ def report_language(user: User | None) -> str:
         return str(asked)
     if user is not None and user.language in languages():
         return str(user.language)
-    return str(get_locale() or languages()[0])
+    return page_language()
 
 
 @bp.get("")
@@ -58,17 +53,18 @@ def index() -> ResponseReturnValue:
     user = _user()
     query = browse.clean_query(request.args.get("q"))
     trees = browse.unit_trees(get_session(), user, query) if user else []
+    page_lang, language = page_language(), report_language(user)
     return render_template(
         "reports/index.html",
         trees=trees,
         query=query,
         national=access.is_national(user),
-        page_lang=_page_lang(),
-        report_language=report_language(user),
+        page_lang=page_lang,
+        report_language=language,
         report_languages=language_names(),
         # Unit page links name the report language only when it is not the page's own
         # (a PDF link always names it).
-        link_lang=None if report_language(user) == _page_lang() else report_language(user),
+        link_lang=None if language == page_lang else language,
     )
 
 
@@ -99,7 +95,7 @@ def unit(wave_id: int, unit_id: int) -> ResponseReturnValue:
         page=page,
         ctx=page.context,
         report_body=Markup(page.body_html),  # our own autoescaped report templates
-        page_lang=_page_lang(),
+        page_lang=page_language(),
     )
 
 
@@ -139,6 +135,8 @@ def _not_found() -> ResponseReturnValue:
 
 def _message(title: str, text: str, status: int) -> ResponseReturnValue:
     return (
-        render_template("reports/message.html", title=title, message=text, page_lang=_page_lang()),
+        render_template(
+            "reports/message.html", title=title, message=text, page_lang=page_language()
+        ),
         status,
     )
