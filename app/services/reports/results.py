@@ -119,7 +119,6 @@ class WaveData:
     jurisdiction_id: int
     jurisdiction_name: str
     jurisdiction_slug: str
-    shares_benchmarks: bool
     instrument: surveys.Instrument
     units: Mapping[int, UnitNode]
     children: Mapping[int, tuple[int, ...]]
@@ -173,7 +172,6 @@ def load_wave(session: Session, wave_id: int) -> WaveData:
         instrument.version,
         jurisdiction.name,
         jurisdiction.slug,
-        jurisdiction.shares_benchmarks,
         tree_tag,
         count,
         low,
@@ -189,7 +187,6 @@ def load_wave(session: Session, wave_id: int) -> WaveData:
             jurisdiction_id=jurisdiction.id,
             jurisdiction_name=jurisdiction.name,
             jurisdiction_slug=jurisdiction.slug,
-            shares_benchmarks=jurisdiction.shares_benchmarks,
             instrument=instrument,
             units=units,
             children=children,
