@@ -86,8 +86,7 @@ def contribution_json(wave_id: int) -> ResponseReturnValue:
     except contributions.ContributionError as problem:
         flash(str(problem), "error")
         return redirect(url_for("admin.contribution", wave_id=wave_id))
-    audit.record(session, actor, "contribution.preview_download", f"wave {wave_id}")
-    session.commit()
+    audit.record_alone(session, actor, "contribution.preview_download", f"wave {wave_id}")
     body = json.dumps(preview.payload, sort_keys=True, indent=1, ensure_ascii=False)
     return Response(
         body,

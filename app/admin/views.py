@@ -203,14 +203,13 @@ def user_password_link(user_id: int) -> ResponseReturnValue:
     actor = _actor()
     target = users.get_user(get_session(), actor, user_id)  # scope first
     if ActionForm().validate_on_submit():
-        audit.record(
+        audit.record_alone(
             get_session(),
             actor,
             "user.password_link_sent",
             f"user {target.email}",
             jurisdiction_id=target.jurisdiction_id,
         )
-        get_session().commit()
         if _send_link(target, "reset"):
             flash(
                 _("A link to choose a new password was sent to %(email)s.", email=target.email),
@@ -411,10 +410,9 @@ def emails_test() -> ResponseReturnValue:
     mailer = mail.mailer_from_config(current_app.config, current_app.instance_path)
     with mail.closing_connection(mailer) as connection:
         result = connection.send(message)
-    audit.record(
+    audit.record_alone(
         get_session(), actor, "mail.test", f"to {actor.email}", jurisdiction_id=jurisdiction_id
     )
-    get_session().commit()
     if result.outcome == mail.Outcome.SENT:
         flash(_("A test message is on its way to %(email)s.", email=actor.email), "ok")
     else:

@@ -54,9 +54,7 @@ def _page(report: NationalReport, pdf_endpoint: str) -> ResponseReturnValue:
 
 def _pdf(report: NationalReport, name: str) -> ResponseReturnValue:
     pdf = layout.render_pdf(report)
-    session = get_session()
-    audit.record(session, _actor(), "national.report_pdf", name, year=report.year)
-    session.commit()
+    audit.record_alone(get_session(), _actor(), "national.report_pdf", name, year=report.year)
     return Response(
         pdf,
         mimetype="application/pdf",

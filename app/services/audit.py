@@ -56,6 +56,22 @@ def record(
     return event
 
 
+def record_alone(
+    session: Session,
+    actor: User | str | None,
+    action: str,
+    target: str = "",
+    *,
+    jurisdiction_id: int | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    """Record one event that stands alone and commit it: a download, a test message, a link
+    sent — something that changes nothing else in the database but must leave a trace."""
+    event = record(session, actor, action, target, jurisdiction_id=jurisdiction_id, **detail)
+    session.commit()
+    return event
+
+
 def list_events(
     session: Session,
     user: User,
