@@ -92,19 +92,32 @@ def install_log_filters(*extra_loggers: logging.Logger) -> None:
             logger.addFilter(RedactingFilter())
 
 
+#: What every response gets, as a list once: a response rarely sets one of these itself.
+_HEADER_ITEMS = tuple(SECURITY_HEADERS.items())
+_HEADER_NAMES = frozenset(name.lower() for name in SECURITY_HEADERS)
+#: Headers that would let a cache keep a page; removed from everything but static files.
+_CACHE_VALIDATORS = frozenset({"expires", "last-modified", "etag", "cache-control"})
+
+
 def _add_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    headers = response.headers
+    cacheable = request.path.startswith(_CACHEABLE_PREFIXES)
+    present = {name.lower() for name, _ in headers.items()}
     # Signed-in pages, PDFs, ZIPs and survey pages (answers!) must not stay in a shared
     # computer's cache or a proxy's; only the static files may be kept.
-    if not request.path.startswith(_CACHEABLE_PREFIXES):
-        response.headers["Cache-Control"] = "no-store"
-        response.headers.pop("Expires", None)
-        response.headers.pop("Last-Modified", None)
-        response.headers.pop("ETag", None)
+    if not cacheable and present & _CACHE_VALIDATORS:
+        for name in ("Expires", "Last-Modified", "ETag", "Cache-Control"):
+            headers.pop(name, None)
+    if present & _HEADER_NAMES:
+        for name, value in _HEADER_ITEMS:
+            headers.setdefault(name, value)
+    else:
+        headers.extend(_HEADER_ITEMS)
+    if not cacheable:
+        headers.add("Cache-Control", "no-store")
     hsts = int(current_app.config.get("HSTS_SECONDS") or 0)
     if hsts and current_app.config.get("APP_ENV") == "production":
-        response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
+        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
     return response
 
 

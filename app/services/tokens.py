@@ -10,6 +10,7 @@ the same link in every reminder). The sealed copy is erased when the wave closes
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from cryptography.hazmat.primitives import hashes
@@ -50,8 +51,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+#: What a link token can look like: 20 to 128 URL-safe base64 characters (ASCII only).
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
+
+
 def looks_like_token(candidate: str) -> bool:
-    """Cheap shape check before any database look-up."""
-    return 20 <= len(candidate) <= 128 and all(
-        c.isascii() and (c.isalnum() or c in "-_") for c in candidate
-    )
+    """Cheap shape check before any database look-up (one compiled match, every page)."""
+    return _TOKEN_SHAPE.fullmatch(candidate) is not None
