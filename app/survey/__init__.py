@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 
 from app import ratelimit
+from app.extensions import csrf
 from app.survey.views import bp
 
 #: Largest body a survey page accepts (the whole last page with a full comment is ~10 KiB).
@@ -28,6 +29,9 @@ def init_app(app: Flask) -> None:
     """The body limit; survey pages skip Flask-Limiter's per-request resolution (the unknown-link
     rate limit lives in ``app.ratelimit`` and is called by the view)."""
     app.before_request_funcs.setdefault(None, []).insert(0, _limit_survey_bodies)
+    # Forged posts are refused by the blueprint's own session-bound form token
+    # (``views._check_form_token``), not by Flask-WTF's signed and timed one.
+    csrf.exempt(bp)
     ratelimit.limiter_of(app).request_filter(_outside_flask_limiter)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import replace
 from typing import Any
 
@@ -40,6 +42,41 @@ bp = Blueprint("survey", __name__, template_folder="templates")
 
 TOKEN_KEY = "survey_token"
 LANGUAGE_KEY = "lang"
+#: The session's own random form token (see ``_check_form_token``).
+FORM_TOKEN_KEY = "survey_form_token"
+
+
+# --- forged posts ---------------------------------------------------------------------------
+
+
+def _form_token() -> str:
+    """This browser session's form token, made on first use (the link makes one on arrival)."""
+    token = session.get(FORM_TOKEN_KEY)
+    if not isinstance(token, str):
+        token = session[FORM_TOKEN_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+@bp.before_request
+def _check_form_token() -> None:
+    """Refuse a POST whose form does not carry this session's token (cross-site forgery).
+
+    The survey pages are left out of Flask-WTF's signed, timed tokens: the session cookie is
+    already signed, so a random token kept in it and echoed by the form proves the same thing
+    (only a page of this site, read in this browser, can know it), costs one comparison instead
+    of a signature check on every page, and never expires while the session lives, so a person
+    who pauses for lunch in the middle of a section does not lose it to "token expired".
+    """
+    if request.method != "POST" or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    expected = session.get(FORM_TOKEN_KEY)
+    sent = request.form.get("csrf_token")
+    if not (
+        isinstance(expected, str)
+        and sent
+        and hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode())
+    ):
+        raise CSRFError("The form token is missing or does not match this session.")
 
 
 # --- language -------------------------------------------------------------------------------
@@ -107,7 +144,12 @@ def _survey_words() -> dict[str, Any]:
             if other != language
         ]
 
-    return {"t": t, "page_lang": language, "language_links": language_links}
+    return {
+        "t": t,
+        "page_lang": language,
+        "language_links": language_links,
+        "form_token": _form_token,
+    }
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -158,6 +200,7 @@ def arrive(token: str) -> ResponseReturnValue:
     session.clear()
     session[TOKEN_KEY] = token
     session[LANGUAGE_KEY] = language
+    session[FORM_TOKEN_KEY] = secrets.token_urlsafe(32)
     return redirect(url_for("survey.resume"))
 
 

@@ -299,17 +299,42 @@ def test_body_over_64_kib_on_survey_routes_is_refused_with_413(
     assert _stored(session) == (0, 0, 0, 0)
 
 
-@pytest.mark.parametrize("csrf", [None, "forged"])
+@pytest.mark.parametrize("csrf", [None, "", "forged", "ñ" * 43, "other session"])
 def test_post_without_a_valid_csrf_token_is_refused(
-    client: FlaskClient, session: Session, csrf: str | None
+    app: Flask, client: FlaskClient, session: Session, csrf: str | None
 ) -> None:
     seeded = seed_wave(session)
+    if csrf == "other session":
+        # A token read by someone else's browser (the attacker's own link) is worth nothing here.
+        other = app.test_client()
+        arrive(other, seeded.tokens[1])
+        csrf = page_csrf(other, PAGES)
     arrive(client, seeded.tokens[0])
+    page_csrf(client, PAGES)  # this session has a token of its own
     data = {"nav": "submit"} if csrf is None else {"nav": "submit", "csrf_token": csrf}
     response = client.post(f"/s/page/{PAGES}", data=data)
     assert response.status_code == 400
     assert "could not be accepted" in response.get_data(as_text=True)
     assert _stored(session) == (0, 0, 0, 0)
+
+
+def test_a_page_left_open_for_hours_still_saves(
+    client: FlaskClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone who opens a section, goes to lunch and answers it afterwards keeps those answers:
+    the form's token lasts as long as the browser session, not one hour."""
+    import time
+
+    seeded = seed_wave(session)
+    arrive(client, seeded.tokens[0])
+    csrf = page_csrf(client, 1)
+    later = time.time() + 3 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = client.post(
+        "/s/page/1", data={**section_answers(1, 4), "csrf_token": csrf, "nav": "next"}
+    )
+    assert response.status_code == 303
+    assert session.scalar(select(func.count()).select_from(Draft)) == 1
 
 
 def test_submit_after_the_wave_closed_shows_the_closed_page(
