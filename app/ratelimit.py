@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import cast
 
 from flask import Flask, current_app, request
 from flask.wrappers import Response
@@ -83,6 +84,40 @@ def limit_login(app: Flask, endpoint: str) -> None:
         scope="login",
     )
     app.view_functions[endpoint] = wrapped(app.view_functions[endpoint])  # type: ignore[assignment]
+
+
+def leave_out_blueprint(app: Flask, blueprint: str) -> None:
+    """Flask-Limiter's per-request hooks skip ``blueprint`` entirely.
+
+    For a blueprint that has no Flask-Limiter limit (the survey counts its one limit itself):
+    its ``request_filter`` would still resolve limits and contexts on every page before
+    deciding to do nothing. Raises RuntimeError at start if the hooks are not where Flask-Limiter
+    puts them, so a library change cannot silently leave them in place or drop them elsewhere.
+    """
+    limiter = limiter_of(app)
+    before = app.before_request_funcs.setdefault(None, [])
+    after = app.after_request_funcs.setdefault(None, [])
+    checks = [i for i, hook in enumerate(before) if hook == limiter._check_request_limit]
+    injects = [
+        i
+        for i, hook in enumerate(after)
+        if isinstance(hook, partial) and hook.args[:1] == (limiter,)
+    ]
+    if len(checks) != 1 or len(injects) != 1:
+        raise RuntimeError("Flask-Limiter's request hooks were not found where expected")
+    check, inject = before[checks[0]], after[injects[0]]
+
+    def check_outside() -> None:
+        if request.blueprint != blueprint:
+            check()
+
+    def inject_outside(response: Response) -> Response:
+        if request.blueprint == blueprint:
+            return response
+        return cast("Response", inject(response))
+
+    before[checks[0]] = check_outside
+    after[injects[0]] = inject_outside
 
 
 def limiter_of(app: Flask) -> Limiter:

@@ -18,13 +18,6 @@ def _limit_survey_bodies() -> None:
         request.max_content_length = SURVEY_MAX_BODY
 
 
-def _outside_flask_limiter() -> bool:
-    # The survey's one limit (unknown links, ``ratelimit.count_unknown_link``) is counted by the
-    # view itself, only when a link is unknown; no Flask-Limiter limit applies to these pages, so
-    # resolving limits on every page of every person would be work that serves nobody.
-    return request.blueprint == bp.name
-
-
 def init_app(app: Flask) -> None:
     """The body limit; survey pages skip Flask-Limiter's per-request resolution (the unknown-link
     rate limit lives in ``app.ratelimit`` and is called by the view)."""
@@ -32,7 +25,10 @@ def init_app(app: Flask) -> None:
     # Forged posts are refused by the blueprint's own session-bound form token
     # (``views._check_form_token``), not by Flask-WTF's signed and timed one.
     csrf.exempt(bp)
-    ratelimit.limiter_of(app).request_filter(_outside_flask_limiter)
+    # The survey's one limit (unknown links, ``ratelimit.count_unknown_link``) is counted by the
+    # view itself, only when a link is unknown; Flask-Limiter's hooks would resolve limits on
+    # every page of every person to do nothing.
+    ratelimit.leave_out_blueprint(app, bp.name)
 
 
 __all__ = ["bp", "init_app"]
