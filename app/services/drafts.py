@@ -207,7 +207,7 @@ def put_draft(
     """Insert or replace the draft, padded to ``size`` (race-safe upsert; the caller commits)."""
     keys = keys or DraftKeys.of(token)
     sealed = seal(keys.key, state.to_bytes(size), keys.lookup.encode())
-    session.execute(
+    session.connection().execute(
         _upsert(session),
         {"draft_lookup": keys.lookup, "draft_wave": wave_id, "draft_sealed": sealed},
     )
@@ -216,4 +216,4 @@ def put_draft(
 def delete_draft(session: Session, token: str, *, keys: DraftKeys | None = None) -> None:
     """Remove the draft if there is one (the caller commits)."""
     lookup = keys.lookup if keys is not None else draft_lookup(token)
-    session.execute(_DELETE, {"draft_lookup": lookup})
+    session.connection().execute(_DELETE, {"draft_lookup": lookup})

@@ -25,10 +25,10 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 import surveys
@@ -273,7 +273,8 @@ def get_progress(
     if not looks_like_token(token):
         raise InvalidToken
     keys = drafts.DraftKeys.of(token)
-    row = session.execute(
+    # Core statements run on the session's connection: the ORM's execute adds nothing for them.
+    row = session.connection().execute(
         _SUBMIT_PROGRESS if for_submit else _PROGRESS,
         {"token_hash": hash_token(token), "draft_lookup": keys.lookup},
     ).one_or_none()
@@ -453,7 +454,9 @@ def _count_submission(session: Session, wave_id: int, unit_id: int, day: date) -
             index_elements=[_daily.c.wave_id, _daily.c.unit_id, _daily.c.day],
             set_={"submissions": _daily.c.submissions + 1},
         )
-    session.execute(statement, {"count_wave": wave_id, "count_unit": unit_id, "count_day": day})
+    session.connection().execute(
+        statement, {"count_wave": wave_id, "count_unit": unit_id, "count_day": day}
+    )
 
 
 def submit_response(
@@ -479,6 +482,7 @@ def submit_response(
     token_hash = hash_token(token)
     try:
         _sqlite_secure_delete(session)
+        connection = session.connection()
         if progress is not None and progress.locked_unit is not None:
             held = progress.participation
             if not now < held.closes_at:
@@ -487,7 +491,7 @@ def submit_response(
             instrument, timezone, language = held.instrument, held.timezone, held.language
             keys = progress.keys
         else:
-            row = session.execute(_SUBMIT_ROW, {"token_hash": token_hash}).one_or_none()
+            row = connection.execute(_SUBMIT_ROW, {"token_hash": token_hash}).one_or_none()
             if row is None:
                 raise InvalidToken
             if not _is_open(row, now):
@@ -498,18 +502,18 @@ def submit_response(
         check_answers(instrument, answers)
         # Sealed before anything is written: an answer set that cannot be stored changes nothing.
         sealed = seal_pool_entry(mix_public, instrument, answers, answers.language or language)
-        flipped = cast("CursorResult[Any]", session.execute(_FLIP, {"flip_hash": token_hash}))
+        flipped = connection.execute(_FLIP, {"flip_hash": token_hash})
         if flipped.rowcount != 1:
             raise AlreadySubmitted
         _count_submission(session, wave_id, unit_id, now.astimezone(ZoneInfo(timezone)).date())
         drafts.delete_draft(session, token, keys=keys)
-        session.execute(
+        connection.execute(
             _POOL_INSERT,
             {"id": random_uuid(), "wave_id": wave_id, "unit_id": unit_id, "ciphertext": sealed},
         )
         # Counted before the commit (same figure as after it, one transaction fewer): only a
         # hint for the mixer job, which counts again under its own locks.
-        pooled = session.scalar(_POOL_SIZE, {"pool_wave": wave_id, "pool_unit": unit_id})
+        pooled = connection.scalar(_POOL_SIZE, {"pool_wave": wave_id, "pool_unit": unit_id})
         session.commit()
     except BaseException:
         session.rollback()
