@@ -72,9 +72,10 @@ def create_app(
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
-    from app import cli, i18n, ratelimit, security
+    from app import cli, i18n, ratelimit, security, session_cookie
     from app.extensions import csrf, login_manager
 
+    session_cookie.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     ratelimit.init_app(app)
