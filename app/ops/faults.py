@@ -3,8 +3,8 @@
 Every write in this application is one transaction (services commit once), so a request that
 meets a dropped connection has changed nothing that is not rolled back: the person is told their
 answers are kept (saved pages are in their draft) and to try again. Never a 500. A read-only
-request (GET/HEAD) is run once more first: after a database restart the pool hands out fresh
-connections (``pool_pre_ping``), so the second try usually succeeds.
+request (GET/HEAD) is run once more first: after a database restart the pool retires every
+connection it holds (``app.db``), so the second try usually succeeds.
 """
 
 from __future__ import annotations
