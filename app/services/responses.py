@@ -274,10 +274,14 @@ def get_progress(
         raise InvalidToken
     keys = drafts.DraftKeys.of(token)
     # Core statements run on the session's connection: the ORM's execute adds nothing for them.
-    row = session.connection().execute(
-        _SUBMIT_PROGRESS if for_submit else _PROGRESS,
-        {"token_hash": hash_token(token), "draft_lookup": keys.lookup},
-    ).one_or_none()
+    row = (
+        session.connection()
+        .execute(
+            _SUBMIT_PROGRESS if for_submit else _PROGRESS,
+            {"token_hash": hash_token(token), "draft_lookup": keys.lookup},
+        )
+        .one_or_none()
+    )
     participation = _participation(session, row, now)
     assert row is not None  # _participation raised otherwise
     draft = drafts.open_draft(keys, row.ciphertext)
@@ -335,17 +339,37 @@ def save_progress(
     session.commit()
 
 
+#: By the parsed instrument object itself (the survey keeps one per instrument and process).
+_RANGES: dict[int, tuple[surveys.Instrument, dict[str, int], dict[str, int]]] = {}
+
+
+def _answer_ranges(instrument: surveys.Instrument) -> tuple[dict[str, int], dict[str, int]]:
+    """Highest answer of each item and of each background question (worked out once per parsed
+    instrument: every saved page is checked against them)."""
+    cached = _RANGES.get(id(instrument))
+    if cached is None or cached[0] is not instrument:
+        points = {
+            item.key: scale.response_scale.points
+            for scale in instrument.scales
+            for item in scale.items
+        }
+        options = {q.key: len(next(iter(q.options.values()))) for q in instrument.background}
+        if len(_RANGES) >= 64:
+            _RANGES.clear()
+        cached = _RANGES[id(instrument)] = (instrument, points, options)
+    return cached[1], cached[2]
+
+
 def check_answers(instrument: surveys.Instrument, answers: Answers) -> None:
     """Raise InvalidAnswers if anything falls outside the instrument."""
     problems: list[str] = []
-    scales = {item.key: scale.response_scale for scale in instrument.scales for item in scale.items}
+    points, options = _answer_ranges(instrument)
     for key, value in answers.items.items():
-        scale = scales.get(key)
-        if scale is None:
+        highest = points.get(key)
+        if highest is None:
             problems.append(f"unknown item {key!r}")
-        elif type(value) is not int or not 1 <= value <= scale.points:
-            problems.append(f"{key}: {value!r} is outside 1..{scale.points}")
-    options = {q.key: len(next(iter(q.options.values()))) for q in instrument.background}
+        elif type(value) is not int or not 1 <= value <= highest:
+            problems.append(f"{key}: {value!r} is outside 1..{highest}")
     for key, value in answers.background.items():
         if key not in options:
             problems.append(f"unknown background question {key!r}")
