@@ -62,7 +62,15 @@ class PrivacyLogger(Logger):
                 log.addFilter(RedactingFilter())
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
-        atoms = super().atoms(resp, req, environ, request_time)
+        if self._printed_atoms <= _PLAIN_ATOMS.keys():
+            # Only what the format prints (the shipped one: six atoms); gunicorn's own atoms()
+            # builds every header and environ entry on each request to print six of them.
+            atoms = {
+                key: _PLAIN_ATOMS[key](self, resp, environ, request_time)
+                for key in self._printed_atoms
+            }
+        else:
+            atoms = super().atoms(resp, req, environ, request_time)
         anonymous = is_anonymous_route(str(environ.get("PATH_INFO", "")))
         printed = {}
         for key in self._printed_atoms:
@@ -79,6 +87,38 @@ class PrivacyLogger(Logger):
                 value = redact(value)
             printed[key] = value
         return printed
+
+
+def _status(resp: Any) -> Any:
+    status = resp.status
+    return status.split(None, 1)[0] if isinstance(status, str) else status
+
+
+def _sent(resp: Any) -> Any:
+    return getattr(resp, "sent", None)
+
+
+#: The atoms that need neither headers nor the environ at large, each as gunicorn computes it.
+_PLAIN_ATOMS: dict[str, Any] = {
+    "h": lambda _log, _resp, env, _t: env.get("REMOTE_ADDR", "-"),
+    "l": lambda _log, _resp, _env, _t: "-",
+    "t": lambda log, _resp, _env, _t: log.now(),
+    "r": lambda _log, _resp, env, _t: (
+        f"{env['REQUEST_METHOD']} {env['RAW_URI']} {env['SERVER_PROTOCOL']}"
+    ),
+    "s": lambda _log, resp, _env, _t: _status(resp),
+    "m": lambda _log, _resp, env, _t: env.get("REQUEST_METHOD"),
+    "U": lambda _log, _resp, env, _t: env.get("PATH_INFO"),
+    "q": lambda _log, _resp, env, _t: env.get("QUERY_STRING"),
+    "H": lambda _log, _resp, env, _t: env.get("SERVER_PROTOCOL"),
+    "b": lambda _log, resp, _env, _t: str(_sent(resp)) if _sent(resp) is not None else "-",
+    "B": lambda _log, resp, _env, _t: _sent(resp),
+    "T": lambda _log, _resp, _env, t: t.seconds,
+    "D": lambda _log, _resp, _env, t: t.seconds * 1_000_000 + t.microseconds,
+    "M": lambda _log, _resp, _env, t: t.seconds * 1000 + int(t.microseconds / 1000),
+    "L": lambda _log, _resp, _env, t: f"{t.seconds}.{t.microseconds:06d}",
+    "p": lambda _log, _resp, _env, _t: f"<{os.getpid()}>",
+}
 
 
 logger_class = PrivacyLogger

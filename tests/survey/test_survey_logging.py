@@ -112,3 +112,45 @@ def test_shipped_gunicorn_config_logs_no_token_and_no_survey_address() -> None:
     assert "/s/[token]" in survey and "/s/page/3" in page and "/s/[token]" in error
     assert admin.startswith("203.0.113.7 ")
     assert all("Phone/1.0" not in line and "abc" not in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "log_format",
+    [
+        None,  # the shipped one
+        "%(h)s %(l)s %(t)s %(r)s %(s)s %(m)s %(U)s %(q)s %(H)s %(b)s %(B)s %(T)s %(D)s %(M)s %(L)s",
+        '%(h)s "%(r)s" %(s)s %({x-request-id}i)s %({content-type}o)s',
+    ],
+)
+def test_access_lines_are_gunicorns_own_outside_the_survey(log_format: str | None) -> None:
+    """The logger computes only the atoms its format prints: on a page with nothing to hide
+    the line must be exactly what gunicorn's own logger prints."""
+    from gunicorn.glogging import Logger
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    lines = []
+    for logger_class in (settings["PrivacyLogger"], Logger):
+        config = Config()
+        config.set("access_log_format", log_format or settings["access_log_format"])
+        config.set("accesslog", "-")
+        logger = logger_class(config)
+        logger.now = lambda: "[01/Dec/2026:16:00:00 +0000]"  # type: ignore[method-assign]
+        stream = io.StringIO()
+        for handler in logger.access_log.handlers:
+            handler.setStream(stream)  # type: ignore[attr-defined]
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "RAW_URI": "/admin/waves?page=2",
+            "PATH_INFO": "/admin/waves",
+            "QUERY_STRING": "page=2",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "203.0.113.7",
+        }
+        request = SimpleNamespace(headers=[("X-Request-Id", "r-42")])
+        response = SimpleNamespace(
+            status="303 SEE OTHER", sent=1234, headers=[("Content-Type", "text/html")]
+        )
+        logger.access(response, request, environ, datetime.timedelta(seconds=1, microseconds=2345))
+        lines.append(stream.getvalue())
+    ours, gunicorns = lines
+    assert ours == gunicorns and ours.strip()
