@@ -35,20 +35,19 @@ from app.models import (
     WaveStatus,
 )
 from app.services import background as background_counters
-from app.services import benchmarks, contributions, history, sealing, sharing
+from app.services import contributions, history, sealing, sharing
 from app.services.instruments import ensure_instrument
 from app.services.tokens import hash_token, new_token, open_token, seal_token
 
 SEED = 2026
-#: (name, slug, shares benchmarks, regions). All share benchmark figures, so every reader compares
-#: with five others; what else each shares is DEMO_SHARING (Fir Coast: benchmarks only).
+#: (name, slug, regions); what each shares is DEMO_SHARING.
 JURISDICTIONS = (
-    ("Alder County", "alder", True, 2),
-    ("Birch Valley County", "birch-valley", True, 3),
-    ("Cedar State", "cedar", True, 3),
-    ("Dogwood County", "dogwood", True, 2),
-    ("Elm River County", "elm-river", True, 3),
-    ("Fir Coast State", "fir-coast", True, 3),
+    ("Alder County", "alder", 2),
+    ("Birch Valley County", "birch-valley", 3),
+    ("Cedar State", "cedar", 3),
+    ("Dogwood County", "dogwood", 2),
+    ("Elm River County", "elm-river", 3),
+    ("Fir Coast State", "fir-coast", 3),
 )
 OFFICE_NAMES = ("North", "South", "East", "West")
 NATIONAL_LOGIN = "national@demo.example"
@@ -65,15 +64,19 @@ COMMENTS = (
 )
 
 
-#: The level each demo jurisdiction's closed wave shares under its agreement (absent: nothing),
-#: so the coordinator's home and psychometric report have contributions to show.
+#: The level each demo jurisdiction's closed wave shares under its agreement, so the coordinator's
+#: home and psychometric report have contributions to show. Every level includes benchmark
+#: figures, so each reader compares with the five others (a reader is never in its own group).
 DEMO_SHARING = {
     "alder": "psychometric",
     "birch-valley": "psychometric",
     "cedar": "research_extract",
     "dogwood": "psychometric",
     "elm-river": "benchmark",
+    "fir-coast": "benchmark",
 }
+#: The level agreed ahead for each open wave: its contribution can leave once it closes.
+DEMO_OPEN_SHARING = "benchmark"
 
 #: The open wave opened this many days before the day the demo is seeded, and closes as many after.
 OPEN_WAVE_HALF_SPAN = timedelta(days=21)
@@ -136,9 +139,6 @@ def seed(
         _seed_all(session, mailer.public, password, today)
         session.commit()
         _seed_sharing(session)
-        # Every other jurisdiction's waves share benchmark figures, so each reader compares with
-        # five others (a reader is never in its own comparison).
-        benchmarks.seed_contributions(session)
     else:
         _keep_open(session, today)
     session.commit()
@@ -146,16 +146,19 @@ def seed(
 
 
 def _seed_sharing(session: Session) -> None:
-    """Agreements and approved contributions for last year's closed waves (each commits)."""
+    """An agreement for every demo wave; contributions approved for the closed ones (commits)."""
     for wave, slug in session.execute(
         select(Wave, Jurisdiction.slug)
         .join(Jurisdiction, Wave.jurisdiction_id == Jurisdiction.id)
-        .where(Wave.status == WaveStatus.CLOSED, Jurisdiction.slug.in_(list(DEMO_SHARING)))
-        .order_by(Jurisdiction.slug)
+        .where(Jurisdiction.slug.in_(list(DEMO_SHARING)))
+        .order_by(Jurisdiction.slug, Wave.year)
     ).all():
+        closed = wave.status == WaveStatus.CLOSED
+        level = DEMO_SHARING[slug] if closed else DEMO_OPEN_SHARING
         reference = f"NPCS data-sharing agreement {wave.year}/{slug}"
-        sharing.set_level(session, None, wave.id, DEMO_SHARING[slug], reference=reference)
-        contributions.approve_contribution(session, None, wave.id)
+        sharing.set_level(session, None, wave.id, level, reference=reference)
+        if closed:
+            contributions.approve_contribution(session, None, wave.id)
 
 
 def _demo_password(instance_path: Path) -> str:
@@ -193,8 +196,8 @@ def _seed_all(
     instrument_row = ensure_instrument(session, instrument)
     password_hash = generate_password_hash(password, method="scrypt")
     session.add(User(email=NATIONAL_LOGIN, password_hash=password_hash, role=Role.NATIONAL))
-    for index, (name, slug, shares, n_regions) in enumerate(JURISDICTIONS):
-        jurisdiction = Jurisdiction(name=name, slug=slug, shares_benchmarks=shares)
+    for index, (name, slug, n_regions) in enumerate(JURISDICTIONS):
+        jurisdiction = Jurisdiction(name=name, slug=slug)
         session.add(jurisdiction)
         session.flush()
         root, teams, staff = _build_tree(session, jurisdiction, n_regions, rng)

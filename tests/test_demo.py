@@ -114,6 +114,31 @@ def test_six_jurisdictions_each_closed_wave_contributes_benchmark_figures(seeded
     assert all(level is not None and level.lower() != "none" for _, level in rows), rows
 
 
+def test_every_demo_wave_has_an_agreement_and_open_ones_share_benchmarks(seeded: dict) -> None:
+    # The demo writes its agreements itself: one per wave, and the open waves' already allow
+    # benchmark figures, so their contributions can leave once they close.
+    rows = (
+        seeded["db"]
+        .execute(
+            "SELECT j.slug, w.status, a.level FROM waves w "
+            "JOIN jurisdictions j ON j.id = w.jurisdiction_id "
+            "LEFT JOIN sharing_agreements a ON a.wave_id = w.id"
+        )
+        .fetchall()
+    )
+    assert len(rows) == 12
+    closed = {slug: level for slug, status, level in rows if status == "closed"}
+    assert closed == {
+        "alder": "psychometric",
+        "birch-valley": "psychometric",
+        "cedar": "research_extract",
+        "dogwood": "psychometric",
+        "elm-river": "benchmark",
+        "fir-coast": "benchmark",
+    }
+    assert [level for _, status, level in rows if status == "open"] == ["benchmark"] * 6
+
+
 def test_each_jurisdiction_has_last_years_closed_wave_and_an_open_one(seeded: dict) -> None:
     rows = (
         seeded["db"]

@@ -22,14 +22,13 @@ class UnitKind(enum.StrEnum):
 
 
 class Jurisdiction(Base):
-    """A member county or state; owns its data and decides whether it feeds national benchmarks."""
+    """A member county or state; owns its data (what it shares is decided per wave: sharing.py)."""
 
     __tablename__ = "jurisdictions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(64), unique=True)
-    shares_benchmarks: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     units: Mapped[list[OrgUnit]] = relationship(back_populates="jurisdiction")

@@ -12,10 +12,8 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
-from email.utils import format_datetime, formataddr, make_msgid
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -26,6 +24,7 @@ from app.catalog import N_
 from app.i18n import lazy_message as _l
 from app.models import Role, User
 from app.services import audit
+from app.services.mail import compose
 from app.services.users import UserError, create_user, get_user, normalise_email, set_password
 
 #: How long each kind of link works.
@@ -198,34 +197,24 @@ _SENDER = N_("Safety Culture Survey")
 
 
 def build_account_message(mail: AccountMail) -> EmailMessage:
-    """A plain text message with the link, a Date, a Message-ID and a sender name."""
+    """A text + HTML message with the link, carrying the same headers as an invitation."""
     subject, body = (catalog.translate(mail.language, text) for text in _TEXT[mail.purpose])
     age = LINK_AGES[mail.purpose]
-    message = EmailMessage(policy=SMTP_POLICY)
-    sender = (
-        mail.mail_from
-        if "<" in mail.mail_from
-        else formataddr((catalog.translate(mail.language, _SENDER), mail.mail_from))
-    )
-    message["From"] = sender
-    message["To"] = mail.to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(domain=mail.mail_from.rpartition("@")[2] or "localhost")
-    message["Auto-Submitted"] = "auto-generated"
     text = body.format(link=mail.link, hours=int(age.total_seconds() // 3600), days=age.days)
-    message.set_content(text)
     html = "".join(
         f"<p>{_escape(p)}</p>"
         if p != mail.link
         else f'<p><a href="{_escape(p)}">{_escape(p)}</a></p>'
         for p in text.strip().split("\n\n")
     )
-    message.add_alternative(
-        f'<!doctype html><html lang="{_escape(mail.language)}"><body>{html}</body></html>',
-        subtype="html",
+    return compose(
+        mail_from=mail.mail_from,
+        sender_name=catalog.translate(mail.language, _SENDER),
+        to=mail.to,
+        subject=subject,
+        text=text,
+        html=f'<!doctype html><html lang="{_escape(mail.language)}"><body>{html}</body></html>',
     )
-    return message
 
 
 def _escape(text: str) -> str:

@@ -46,7 +46,6 @@ from sqlalchemy.orm import Session
 import scoring
 import surveys
 from app.models import (
-    Contribution,
     Instrument,
     Jurisdiction,
     ReceivedContribution,
@@ -314,40 +313,3 @@ def national_benchmarks(
                 )
             )
     return NationalBenchmarks(year, instrument_key, instrument_version, sources, tuple(cells))
-
-
-def seed_contributions(
-    session: Session, *, level: SharingLevel = SharingLevel.BENCHMARK
-) -> list[Contribution]:
-    """Share and approve the waves of every jurisdiction flagged as sharing (demo and tests).
-
-    For each wave with responses of a jurisdiction whose ``shares_benchmarks`` is set: a wave
-    without an agreement gets ``level`` (reference "DEMO-<slug>-<year>"); a wave whose level
-    allows benchmarks and has no approved contribution yet gets one, approved by the command
-    line. Commits (through the sharing and contribution services); returns what was approved.
-    """
-    from app.services import contributions, sharing
-
-    approved: list[Contribution] = []
-    waves = session.execute(
-        select(Wave, Jurisdiction)
-        .join(Jurisdiction, Jurisdiction.id == Wave.jurisdiction_id)
-        .where(Jurisdiction.shares_benchmarks.is_(True))
-        .order_by(Wave.id)
-    ).all()
-    for wave, jurisdiction in waves:
-        agreement = sharing.current_agreement(session, wave.id)
-        if agreement is None:
-            agreement = sharing.set_level(
-                session, None, wave.id, level, reference=f"DEMO-{jurisdiction.slug}-{wave.year}"
-            )
-        if agreement.level.rank < SharingLevel.BENCHMARK.rank:
-            continue
-        done = session.scalars(select(Contribution.id).where(Contribution.wave_id == wave.id))
-        if done.first() is not None:
-            continue
-        try:
-            approved.append(contributions.approve_contribution(session, None, wave.id))
-        except contributions.ContributionError:
-            continue  # too few responses: nothing can leave
-    return approved

@@ -30,7 +30,6 @@ def create_jurisdiction(
     *,
     name: str,
     slug: str,
-    shares_benchmarks: bool = True,
 ) -> Jurisdiction:
     """Add a jurisdiction with its agency root unit; national only (or the CLI)."""
     if actor is not None:
@@ -48,7 +47,7 @@ def create_jurisdiction(
         )
     if session.scalars(select(Jurisdiction).where(Jurisdiction.slug == slug)).first():
         raise JurisdictionError(_l("slug: a jurisdiction %(slug)s already exists", slug=repr(slug)))
-    jurisdiction = Jurisdiction(name=name, slug=slug, shares_benchmarks=shares_benchmarks)
+    jurisdiction = Jurisdiction(name=name, slug=slug)
     session.add(jurisdiction)
     session.flush()
     session.add(

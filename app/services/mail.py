@@ -145,24 +145,49 @@ def build_message(invite: Invite, mail_from: str) -> EmailMessage:
         "intro": invite.intro or "",
         "language": language,
     }
+    name = invite.sender_name or catalog.translate(language, _SENDER_NAME) % {
+        "jurisdiction": invite.jurisdiction
+    }
+    templates = _environment(language)
+    return compose(
+        mail_from=mail_from,
+        sender_name=name,
+        to=invite.to,
+        subject=subject,
+        text=templates.get_template("message.txt").render(context),
+        html=templates.get_template("message.html").render(context),
+        reply_to=invite.reply_to,
+    )
+
+
+def compose(
+    *,
+    mail_from: str,
+    sender_name: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    reply_to: str | None = None,
+) -> EmailMessage:
+    """A text + HTML message with the headers every message we send carries.
+
+    Invitations, reminders and account links all come through here, so their headers cannot
+    drift apart. ``sender_name`` is used only when ``mail_from`` is a bare address (one already
+    written as "Name <address>" is kept as it is). ``Auto-Submitted`` tells mail servers and
+    out-of-office responders that no person sent this and none should answer it.
+    """
     message = EmailMessage(policy=SMTP_POLICY)
-    if "<" in mail_from:  # already "Name <address>"
-        message["From"] = mail_from
-    else:
-        name = invite.sender_name or catalog.translate(language, _SENDER_NAME) % {
-            "jurisdiction": invite.jurisdiction
-        }
-        message["From"] = formataddr((name, mail_from))
-    if invite.reply_to:
-        message["Reply-To"] = invite.reply_to
-    message["To"] = invite.to
+    message["From"] = mail_from if "<" in mail_from else formataddr((sender_name, mail_from))
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["To"] = to
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain=mail_from.rpartition("@")[2] or "localhost")
     message["Auto-Submitted"] = "auto-generated"
-    templates = _environment(language)
-    message.set_content(templates.get_template("message.txt").render(context))
-    message.add_alternative(templates.get_template("message.html").render(context), subtype="html")
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
     return message
 
 

@@ -68,7 +68,7 @@ def demo(session: Session) -> DemoWave:
     """Agency → 3 regions → 2 offices → 3 teams; team sizes from 0 to 14, staff at offices."""
     instrument = surveys.load_default()
     row = ensure_instrument(session, instrument)
-    jurisdiction = Jurisdiction(name="River State", slug="river-extract", shares_benchmarks=True)
+    jurisdiction = Jurisdiction(name="River State", slug="river-extract")
     session.add(jurisdiction)
     session.flush()
     agency = OrgUnit(jurisdiction_id=jurisdiction.id, name="River", path="", kind=UnitKind.AGENCY)

@@ -53,7 +53,7 @@ class Member:
 def _member(session: Session, slug: str, sizes: list[int], rng: np.random.Generator) -> Member:
     instrument = surveys.load_default()
     row = ensure_instrument(session, instrument)
-    jurisdiction = Jurisdiction(name=f"{slug.title()} Shire", slug=slug, shares_benchmarks=True)
+    jurisdiction = Jurisdiction(name=f"{slug.title()} Shire", slug=slug)
     session.add(jurisdiction)
     session.flush()
     agency = OrgUnit(

@@ -78,7 +78,7 @@ def _fresh_report_cache(request: pytest.FixtureRequest) -> Iterator[None]:
 def small(session: Session) -> SmallJurisdiction:
     instrument = surveys.load_default()
     row = ensure_instrument(session, instrument)
-    jurisdiction = Jurisdiction(name="Lake County", slug="lake-reports", shares_benchmarks=True)
+    jurisdiction = Jurisdiction(name="Lake County", slug="lake-reports")
     session.add(jurisdiction)
     session.flush()
     agency = OrgUnit(

@@ -52,12 +52,13 @@ from app.models import (
     Jurisdiction,
     OrgUnit,
     Response,
+    SharingLevel,
     UnitKind,
     Wave,
     WaveStatus,
 )
 from app.reporting import ReportContext
-from app.services import benchmarks, reports, waves
+from app.services import contributions, reports, sharing, waves
 from app.services.instruments import ensure_instrument
 from scoring import cli as scoring_cli
 
@@ -171,9 +172,7 @@ def build_world(session: Session, seed: int) -> World:
     rng = np.random.default_rng(seed)
     instrument = surveys.load_default()
     instrument_id = ensure_instrument(session, instrument).id
-    jurisdiction = Jurisdiction(
-        name=f"Random County {seed}", slug=f"random-{seed}", shares_benchmarks=True
-    )
+    jurisdiction = Jurisdiction(name=f"Random County {seed}", slug=f"random-{seed}")
     session.add(jurisdiction)
     session.flush()
     jid = jurisdiction.id
@@ -222,9 +221,7 @@ def build_world(session: Session, seed: int) -> World:
             (OTHER_NAMES[2], True, [2, 1]),
         )
     ):
-        other = Jurisdiction(
-            name=f"{name} {seed}", slug=f"other-{seed}-{index}", shares_benchmarks=shares
-        )
+        other = Jurisdiction(name=f"{name} {seed}", slug=f"other-{seed}-{index}")
         session.add(other)
         session.flush()
         world.foreign_names.add(name)
@@ -244,9 +241,17 @@ def build_world(session: Session, seed: int) -> World:
             )
             world.others[year].append((wave_id, shares))
     session.commit()
-    # National benchmarks come from contributions: the sharing jurisdictions approve theirs
-    # (the one of 3 people has too few answers to send anything).
-    benchmarks.seed_contributions(session)
+    # National benchmarks come from contributions: ours and the sharing neighbours agree to share
+    # benchmark figures and approve theirs (the one of 3 people has too few answers to send any).
+    sharing_waves = list(world.waves.values()) + [
+        wave_id for ids in world.others.values() for wave_id, shares in ids if shares
+    ]
+    for wave_id in sorted(sharing_waves):
+        sharing.set_level(session, None, wave_id, SharingLevel.BENCHMARK, reference="test")
+        try:
+            contributions.approve_contribution(session, None, wave_id)
+        except contributions.ContributionError:
+            continue
     return world
 
 

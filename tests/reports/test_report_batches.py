@@ -260,7 +260,7 @@ def test_other_jurisdictions_admin_leader_and_national_can_neither_request_nor_d
     monkeypatch.setattr(report_commands, "render_pdf", _fake_render())
     admin_client = _admin_client(app, session, small)
     batch_url = _request_zip(admin_client, small.waves[2026])
-    hill = Jurisdiction(name="Hill County", slug="hill-reports", shares_benchmarks=True)
+    hill = Jurisdiction(name="Hill County", slug="hill-reports")
     session.add(hill)
     session.commit()
     _make_admin(session, "admin@hill.example", hill.id)

@@ -39,7 +39,7 @@ def _jurisdiction(
     """One office holding ``teams`` (name → respondents), a closed 2026 wave; returns ids."""
     instrument = surveys.load_default()
     row = ensure_instrument(session, instrument)
-    jurisdiction = Jurisdiction(name="Elm County", slug=slug, shares_benchmarks=False)
+    jurisdiction = Jurisdiction(name="Elm County", slug=slug)
     session.add(jurisdiction)
     session.flush()
     agency = OrgUnit(
