@@ -39,7 +39,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
+    # In place (SQLite 3.35+): a copy of users would cascade into user_units and empty it.
+    with op.batch_alter_table("users", recreate="never") as batch:
         batch.drop_column("session_generation")
     op.drop_index(op.f("ix_login_throttles_account_key"), table_name="login_throttles")
     op.drop_table("login_throttles")

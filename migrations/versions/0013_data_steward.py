@@ -16,12 +16,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
+    # A literal default lets SQLite add the column in place. With ``sa.false()`` batch mode
+    # copied the table, and dropping the old copy cascaded into user_units: every leader lost
+    # their units (tests/test_migrations_keep_rows.py).
+    with op.batch_alter_table("users", recreate="never") as batch:
         batch.add_column(
-            sa.Column("data_steward", sa.Boolean(), server_default=sa.false(), nullable=False)
+            sa.Column("data_steward", sa.Boolean(), server_default="0", nullable=False)
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
+    # In place as well (SQLite 3.35+ drops columns itself): a copy would empty user_units.
+    with op.batch_alter_table("users", recreate="never") as batch:
         batch.drop_column("data_steward")

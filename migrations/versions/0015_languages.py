@@ -28,5 +28,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("report_batches") as batch:
         batch.drop_column("language")
-    with op.batch_alter_table("users") as batch:
+    # In place (SQLite 3.35+): a copy of users would cascade into user_units and empty it.
+    with op.batch_alter_table("users", recreate="never") as batch:
         batch.drop_column("language")
