@@ -135,8 +135,7 @@ def vacuum_after_close(admin_url: str, invitations: int) -> None:
         upgrade(engine)
         with engine.begin() as connection:
             for statement in (
-                "INSERT INTO jurisdictions (name, slug, created_at) "
-                "VALUES ('J', 'j', now())",
+                "INSERT INTO jurisdictions (name, slug, created_at) VALUES ('J', 'j', now())",
                 "INSERT INTO instruments (key, version, definition, checksum, created_at) "
                 "VALUES ('k', '1', '{}', 'x', now())",
                 "INSERT INTO org_units (jurisdiction_id, name, path, kind, active) "
