@@ -288,6 +288,20 @@ def get_progress(
     return Progress(participation, draft, keys, row.unit_id if for_submit else None)
 
 
+def read_progress(session: Session, token: str, *, now: datetime | None = None) -> Progress:
+    """``get_progress`` for a page that only reads, ending its transaction with a COMMIT.
+
+    Closing the session would end it with a ROLLBACK, and after a ROLLBACK psycopg forgets every
+    statement it had prepared on that connection: with link and page views among the saves, the
+    server planned the survey's statements afresh on nearly every request (measured: the
+    invitation-and-draft read took twice the server's CPU after a ROLLBACK as after a COMMIT).
+    A link that is unknown, answered or closed raises as ``get_progress`` (and rolls back).
+    """
+    progress = get_progress(session, token, now=now)
+    session.commit()
+    return progress
+
+
 _INSTRUMENTS: dict[tuple[int, str], surveys.Instrument] = {}
 
 

@@ -182,7 +182,7 @@ def arrive(token: str) -> ResponseReturnValue:
     """Check the link, keep its token in the signed session, and leave the URL that holds it."""
     try:
         # The invitation and the draft in one query.
-        progress = responses.get_progress(get_session(), token)
+        progress = responses.read_progress(get_session(), token)
     except InvalidToken:
         # Only unknown links are counted, and only here: a valid link always opens.
         ratelimit.count_unknown_link()
@@ -208,7 +208,7 @@ def arrive(token: str) -> ResponseReturnValue:
 def resume() -> ResponseReturnValue:
     """The welcome page, or the page where a saved draft stopped."""
     token = _token()
-    progress = responses.get_progress(get_session(), token)
+    progress = responses.read_progress(get_session(), token)
     if progress.draft is not None:
         return redirect(url_for("survey.page", number=progress.draft.page))
     instrument = progress.participation.instrument
@@ -225,7 +225,7 @@ def resume() -> ResponseReturnValue:
 def page(number: int) -> ResponseReturnValue:
     """One section of the survey (or the last page), with any saved answers selected."""
     token = _token()
-    progress = responses.get_progress(get_session(), token)
+    progress = responses.read_progress(get_session(), token)
     instrument = progress.participation.instrument
     if not 1 <= number <= len(instrument.scales) + 1:
         abort(404)

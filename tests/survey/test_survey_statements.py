@@ -123,3 +123,26 @@ def test_the_submit_reads_the_invitation_once_and_writes_four_rows(
             )
             == 1
         )
+
+
+def test_the_server_keeps_the_survey_statements_prepared(
+    walk: tuple[Engine, FlaskClient, str, int],
+) -> None:
+    """A browser walk (save, then the next page) must not make the server plan the survey's
+    statements on every request: psycopg prepares a statement after a few runs but forgets them
+    all at a ROLLBACK, which is how a read-only page used to end."""
+    engine, client, token, _wave = walk
+    if engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's (SQLite caches them in its driver)")
+    arrive(client, token)
+    for number in range(1, PAGES):
+        csrf = page_csrf(client, number)
+        data = {**section_answers(number, 3), "csrf_token": csrf, "nav": "next"}
+        assert client.post(f"/s/page/{number}", data=data).status_code == 303
+    with engine.connect() as connection:  # the pool's one connection the walk used
+        prepared = connection.exec_driver_sql(
+            "SELECT statement FROM pg_prepared_statements"
+        ).scalars()
+        texts = [" ".join(str(statement).split()) for statement in prepared]
+    reads = [t for t in texts if "FROM invitations" in t and "drafts" in t]
+    assert reads, texts
