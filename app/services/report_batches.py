@@ -50,6 +50,9 @@ BATCH_FOLDER = "report-batches"
 _ACTIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
 #: A queued or running batch older than this is taken for abandoned (its worker was stopped).
 STALE_AFTER = timedelta(hours=2)
+#: The reason a batch records for a rendering error that says nothing itself (stored as data, in
+#: English, like the renderer's own reasons).
+_NOT_RENDERED = "The report could not be rendered."
 #: Lost database connections one step of a build (a report, a progress save) rides through.
 RECONNECT_TRIES = 3
 
@@ -367,7 +370,7 @@ def _add_report(
             )
         except ReportRenderError as error:
             session.rollback()
-            raise _ReportFailed(str(error) or "The report could not be rendered.") from error
+            raise _ReportFailed(str(error) or _NOT_RENDERED) from error
         except DBAPIError as error:
             if lost_connection(error):
                 raise  # this report is built again once the database answers
@@ -460,7 +463,7 @@ def _add_rendered(
     try:
         pdf = rendering.result()
     except ReportRenderError as error:
-        progress.fail(entry, str(error) or "The report could not be rendered.")
+        progress.fail(entry, str(error) or _NOT_RENDERED)
     except Exception as error:  # a worker's crash or bug must not cost the others
         log.error("report of unit %s in batch %s failed: %r", entry.unit_id, job.batch_id, error)
         progress.fail(entry, f"{type(error).__name__}: {error}")
