@@ -66,7 +66,10 @@ def create_app(
     )
     database = db.init_app(app, engine)
     if not app.config.get("TESTING") and not preflight:
-        db.check_reachable(database.engine)
+        if role == "worker":  # started with (or before) its database: it waits for it
+            db.wait_until_reachable(database.engine)
+        else:  # a web process fails fast; its orchestrator watches /readyz
+            db.check_reachable(database.engine)
 
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])

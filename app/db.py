@@ -326,3 +326,51 @@ def _close_session(_exc: BaseException | None) -> None:
             # view ran): the server rolled back itself; the response stands, the pool drops it.
             if not error.connection_invalidated:
                 raise
+
+
+def wait_until_reachable(
+    engine: Engine, seconds: float = RECONNECT_SECONDS, *, every: float = 10.0
+) -> float:
+    """:func:`check_reachable` for a process that may start before its database (a worker):
+    wait up to ``seconds`` for the server to answer, saying so in one log line at once and one
+    every ``every`` seconds after; returns the seconds waited. Past ``seconds`` it raises
+    ConfigError as :func:`check_reachable` does. A SQLite file that cannot be opened will not
+    appear by waiting: that fails at once.
+    """
+    if engine.url.get_backend_name() == "sqlite":
+        check_reachable(engine)
+        return 0.0
+    where = f"{engine.url.host or 'localhost'}:{engine.url.port or 5432}"
+    started = time.monotonic()
+    next_line = started
+    pause = 0.1
+    while True:
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except DBAPIError as error:
+            if not lost_connection(error):
+                raise
+            now = time.monotonic()
+            if now - started >= seconds:
+                raise ConfigError(
+                    f"DATABASE_URL: cannot reach the database server at {where} "
+                    f"(waited {seconds:.0f} s)"
+                ) from None
+            if now >= next_line:
+                lines = str(error.orig).strip().splitlines()
+                log.warning(
+                    "waiting for the database server at %s (%s): %.0f s of at most %.0f s",
+                    where,
+                    lines[0][:160] if lines else type(error.orig).__name__,
+                    now - started,
+                    seconds,
+                )
+                next_line = now + every
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+            continue
+        waited = time.monotonic() - started
+        if next_line > started:  # it said it was waiting: say that the wait is over
+            log.warning("the database server at %s answered after %.1f s", where, waited)
+        return waited

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
-_LOOK_FILES = ("charts.py", "format.py", "markup.py", "render.py", "strings.py")
+_LOOK_FILES = ("charts.py", "format.py", "markup.py", "pdf.py", "render.py", "strings.py")
 
 
 def fingerprint(paths: Iterable[Path]) -> str:

@@ -15,13 +15,11 @@ from pathlib import Path
 
 import jinja2
 from babel.support import NullTranslations, Translations
-from weasyprint import CSS, HTML
 
 from app.reporting import format as fmt
 from app.reporting.render import (
     ASSETS_DIR,
     TEMPLATES_DIR,
-    AssetFetcher,
     ReportRenderError,
     asset_url,
 )
@@ -254,6 +252,10 @@ def render_html(report: NationalReport) -> str:
 
 def render_pdf(report: NationalReport) -> bytes:
     """The report as a tagged PDF (PDF/UA-1) with the package's stylesheet and fonts."""
+    from weasyprint import CSS, HTML  # on the first PDF, not at the app's start
+
+    from app.reporting.pdf import AssetFetcher
+
     fetcher = AssetFetcher(ASSETS_DIR)
     try:
         document = HTML(string=render_html(report), url_fetcher=fetcher).render(

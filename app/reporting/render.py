@@ -1,7 +1,10 @@
 """Rendering a :class:`ReportContext` to HTML and to a tagged PDF (Jinja → WeasyPrint).
 
+WeasyPrint is imported on the first PDF, not with this module (see :mod:`app.reporting.pdf`).
+
 Locked down: the only resources a report may load are the package's own assets, through
-:class:`AssetFetcher`; any other URL (file://, http(s)://, data:) stops the rendering.
+:class:`app.reporting.pdf.AssetFetcher`; any other URL (file://, http(s)://, data:) stops the
+rendering.
 Anything that goes wrong while rendering raises :class:`ReportRenderError`, so a batch job
 can record the reason and go on with the next report.
 """
@@ -10,26 +13,24 @@ from __future__ import annotations
 
 import gc
 import logging
-import mimetypes
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cssselect2
 import jinja2
-import weasyprint.css
 from markupsafe import Markup
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from app import catalog
-from app.reporting import charts, markup, strings
+from app.reporting import charts, strings
 from app.reporting import format as fmt
 from app.reporting.context import ChangeVerdict, PageSize, ReportContext, ScaleSummary, TrendCell
+
+if TYPE_CHECKING:  # WeasyPrint itself is imported on the first PDF (app.reporting.pdf)
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    from app.reporting.pdf import AssetFetcher
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -38,7 +39,6 @@ ASSETS_DIR = PACKAGE_DIR / "assets"
 ASSET_SCHEME = "report-asset:"
 #: The font family every report is set in; anything else in the PDF is a font fallback.
 FONT_FAMILIES = frozenset({"DejaVu Sans", "DejaVu Sans Condensed"})
-_ASSET_TYPES = {".css": "text/css", ".svg": "image/svg+xml", ".ttf": "font/ttf"}
 
 
 class ReportRenderError(Exception):
@@ -47,30 +47,6 @@ class ReportRenderError(Exception):
 
 class DisallowedURLError(ValueError):
     """A report tried to load something other than one of the package's assets."""
-
-
-class AssetFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no type hints
-    """Serves ``report-asset:<name>`` from the package's assets folder and refuses every other URL.
-
-    Built with ``fail_on_errors=True``: a refused URL stops the rendering instead of being
-    skipped with a log line.
-    """
-
-    def __init__(self, assets_dir: Path = ASSETS_DIR) -> None:
-        super().__init__(fail_on_errors=True, allow_redirects=False, allowed_protocols=())
-        self._assets_dir = assets_dir.resolve()
-
-    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        if not url.startswith(ASSET_SCHEME):
-            raise DisallowedURLError(f"reports may only load their own assets, not {url[:80]!r}")
-        name = url.removeprefix(ASSET_SCHEME)
-        path = (self._assets_dir / name).resolve()
-        if path.parent != self._assets_dir or not path.is_file():
-            raise DisallowedURLError(f"no such report asset: {name[:80]!r}")
-        content_type = _ASSET_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
-        return URLFetcherResponse(
-            url, path.read_bytes(), {"Content-Type": content_type or "application/octet-stream"}
-        )
 
 
 class _ErrorCollector(logging.Handler):
@@ -82,55 +58,6 @@ class _ErrorCollector(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
-
-
-#: Universal pseudo-element rules of WeasyPrint's user-agent stylesheet that reports never use.
-_UNUSED_UA_RULES = re.compile(r"^::(?:footnote|note)-[\w-]+ \{[^}\n]*\}\n", re.M)
-
-
-def _report_ua_stylesheet() -> CSS | None:
-    """WeasyPrint's HTML user-agent stylesheet without its universal pseudo-element rules.
-
-    The stock sheet gives *every* element ``::footnote-call``, ``::footnote-marker``,
-    ``::note-call``, ``::note-marker``, ``::note-callback`` and ``::marker`` styles, so
-    WeasyPrint computes six extra styles per element (about 6,000 for a team report; ~15% of
-    its CPU time). Reports have no footnotes or notes, and only ``li`` elements are list items,
-    so dropping those rules and scoping ``::marker`` to ``li`` changes no output. ``None`` if
-    the installed WeasyPrint's sheet does not look as expected: then the stock sheet is used.
-    """
-    stock = (files(weasyprint.css) / "html5_ua.css").read_text("utf-8")
-    trimmed, removed = _UNUSED_UA_RULES.subn("", stock)
-    trimmed, scoped = re.subn(r"^::marker \{", "li::marker {", trimmed, flags=re.M)
-    if removed != 5 or scoped != 1:
-        return None
-    return CSS(string=trimmed)
-
-
-class _ReportHTML(HTML):  # type: ignore[misc]  # WeasyPrint ships no type hints
-    """A report's HTML document: parsed with :mod:`app.reporting.markup` when it can build the
-    same tree as WeasyPrint's HTML5 parser (else by WeasyPrint), laid out with
-    :func:`_report_ua_stylesheet` (parsed once per process)."""
-
-    ua_stylesheet: CSS | None = None
-
-    def __init__(self, string: str, url_fetcher: URLFetcher | None = None) -> None:
-        try:
-            root = markup.parse(string)
-        except markup.UnsupportedMarkup:
-            super().__init__(string=string, url_fetcher=url_fetcher)
-            return
-        # What HTML.__init__ sets for a string without a base URL (our markup has no <base>).
-        self.base_url = None
-        self.url_fetcher = url_fetcher or URLFetcher()
-        self.media_type = "print"
-        self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
-        self.etree_element = self.wrapper_element.etree_element
-
-    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
-        stock: list[CSS] = super()._ua_stylesheets(forms)
-        if self.ua_stylesheet is None or forms:
-            return stock
-        return [self.ua_stylesheet]
 
 
 @contextmanager
@@ -190,14 +117,23 @@ class ReportRenderer:
         )
         self.environment.globals.update(charts=charts, asset_url=asset_url, MISSING=fmt.MISSING)
         self.assets_dir = assets_dir
-        # Parsed once per process and reused: fonts and the stylesheet are the same every time.
-        self._fonts = FontConfiguration()
+        # Made on the first PDF (which imports WeasyPrint) and reused: fonts and the stylesheet
+        # are the same every time.
+        self._font_config: FontConfiguration | None = None
         self._stylesheet: CSS | None = None
         self._page_sizes: dict[PageSize, CSS] = {}
-        if _ReportHTML.ua_stylesheet is None:
-            _ReportHTML.ua_stylesheet = _report_ua_stylesheet()
+
+    @property
+    def _fonts(self) -> FontConfiguration:
+        if self._font_config is None:
+            from weasyprint.text.fonts import FontConfiguration
+
+            self._font_config = FontConfiguration()
+        return self._font_config
 
     def _stylesheets(self, fetcher: AssetFetcher, page_size: PageSize) -> list[CSS]:
+        from weasyprint import CSS
+
         if self._stylesheet is None:
             self._stylesheet = CSS(
                 url=asset_url("report.css"), url_fetcher=fetcher, font_config=self._fonts
@@ -233,6 +169,8 @@ class ReportRenderer:
             raise ReportRenderError(f"{where}: {error.message or error!r}") from error
 
     def _pdf_and_font_families(self, html: str, page_size: PageSize) -> tuple[bytes, set[str]]:
+        from app.reporting.pdf import AssetFetcher, _ReportHTML
+
         fetcher = AssetFetcher(self.assets_dir)
         document = _ReportHTML(string=html, url_fetcher=fetcher).render(
             stylesheets=self._stylesheets(fetcher, page_size),
@@ -245,6 +183,8 @@ class ReportRenderer:
 
     def render_pdf(self, ctx: ReportContext) -> bytes:
         """The report as a tagged PDF (PDF/UA-1) with language, title and author set."""
+        from weasyprint.urls import FatalURLFetchingError
+
         html = self._html(ctx, link_stylesheet=False)
         collector = _ErrorCollector()
         logger = logging.getLogger("weasyprint")
@@ -361,6 +301,8 @@ def _renderer() -> ReportRenderer:
 
 def warm_up() -> None:
     """Make this process's renderer and parse its stylesheet now (for worker processes)."""
+    from app.reporting.pdf import AssetFetcher
+
     renderer = _renderer()
     renderer._stylesheets(AssetFetcher(renderer.assets_dir), "A4")
 

@@ -7,24 +7,33 @@ The build goes through the same path as ``flask reports build`` (:func:`reports.
 the files the CLI writes. With ``workers`` > 1 the contexts are still built one by one in the
 job's process (the database session stays there) while a pool of worker processes renders
 them; each worker keeps its fonts and stylesheets for all the reports it renders.
+
+A lost database connection (a PostgreSQL restart, a fail-over) does not end a build: the step that
+met it — one report's context, or storing the progress — waits for the database and runs again
+(:func:`app.db.reconnecting`), and what the ZIP holds is kept in memory, so every report is in the
+ZIP once and counted once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import zipfile
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Engine, and_, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.db import lost_connection, reconnecting
 from app.i18n import lazy_message as _l
 from app.models import BatchStatus, ReportBatch, User, Wave, utcnow
 from app.reporting import ReportContext, ReportRenderError, render_pdf
@@ -34,12 +43,18 @@ from app.services import access, audit, reports
 from app.services.jurisdictions import NotFound
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: Folder under the instance path that holds the finished ZIPs.
 BATCH_FOLDER = "report-batches"
 _ACTIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
 #: A queued or running batch older than this is taken for abandoned (its worker was stopped).
 STALE_AFTER = timedelta(hours=2)
+#: The reason a batch records for a rendering error that says nothing itself (stored as data, in
+#: English, like the renderer's own reasons).
+_NOT_RENDERED = "The report could not be rendered."
+#: Lost database connections one step of a build (a report, a progress save) rides through.
+RECONNECT_TRIES = 3
 
 
 class BatchNotReady(Exception):
@@ -182,96 +197,203 @@ def run_batch(
     one report) is recorded with its reason and the others still build. The batch ends ``done``
     when every report is in the ZIP, else ``failed`` (the ZIP then holds the reports that built).
     Only a queued batch is claimed (atomically), so a job that runs twice builds nothing twice.
+    A lost database connection is waited out (see the module's docstring); one that outlasts
+    ``RECONNECT_TRIES`` waits of ``app.db.RECONNECT_SECONDS`` raises.
     """
-    claim = session.execute(
-        update(ReportBatch)
-        .where(ReportBatch.id == batch_id, ReportBatch.status == BatchStatus.QUEUED)
-        .values(status=BatchStatus.RUNNING, started_at=utcnow())
-        .execution_options(synchronize_session=False)
+    what = f"the report batch {batch_id}"
+    started = utcnow()
+    claimed = _carrying_on(session, what, lambda: _claim(session, batch_id, started))
+    batch = _carrying_on(
+        session, what, lambda: session.get(ReportBatch, batch_id, populate_existing=True)
     )
-    claimed = cast("CursorResult[Any]", claim).rowcount == 1
-    session.commit()
-    batch = session.get(ReportBatch, batch_id, populate_existing=True)
     if batch is None:
         raise NotFound(_l("There is no report batch %(id)s.", id=batch_id))
     if not claimed:
         return batch
+    job = _Job(what, batch.id, batch.wave_id, batch.language, page_size, min_jurisdictions)
     folder = Path(instance_path) / BATCH_FOLDER
-    final = folder / f"wave-{batch.wave_id}-batch-{batch.id}.zip"
+    final = folder / f"wave-{job.wave_id}-batch-{job.batch_id}.zip"
     partial = final.with_name(final.name + ".part")
+    progress = _Progress()
     try:
-        entries = reports.reports_to_build(session, batch.wave_id)
-        batch.total = len(entries)
-        session.commit()
+        entries = _carrying_on(session, what, lambda: _entries(session, job))
         folder.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             if workers > 1 and len(entries) > 1:
-                _add_in_pool(
-                    session, batch, archive, entries, page_size, min_jurisdictions, workers
-                )
+                _add_in_pool(session, job, progress, archive, entries, workers)
             else:
                 for entry in entries:
-                    _add_report(session, batch, archive, entry, page_size, min_jurisdictions)
+                    _add_report(session, job, progress, archive, entry)
     except (reports.ReportError, OSError) as error:
-        return _stop(session, batch_id, str(error) or type(error).__name__, partial)
+        return _stop(session, job, str(error) or type(error).__name__, partial)
     except Exception as error:
         log.exception("report batch %s stopped", batch_id)
-        return _stop(session, batch_id, f"Unexpected error: {type(error).__name__}", partial)
-    if batch.done:
+        return _stop(session, job, f"Unexpected error: {type(error).__name__}", partial)
+    if progress.done:
         os.replace(partial, final)
-        batch.file_path = f"{BATCH_FOLDER}/{final.name}"
     else:
         partial.unlink(missing_ok=True)
-        batch.message = (
-            "No report could be built."
-            if batch.total
-            else "No unit of this wave has enough responses for a report of its own yet."
-        )
-    batch.status = (
-        BatchStatus.DONE if batch.failed_count == 0 and batch.done else BatchStatus.FAILED
+    zipped = final if progress.done else None
+    return _carrying_on(
+        session, what, lambda: _finish(session, job, progress, len(entries), zipped)
     )
-    batch.finished_at = utcnow()
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a build needs to know of its batch, read once: after a lost connection the session's
+    objects are expired, and reading them again would need the database."""
+
+    what: str
+    batch_id: int
+    wave_id: int
+    language: str
+    page_size: PageSize
+    min_jurisdictions: int
+
+
+@dataclass
+class _Progress:
+    """What the ZIP holds so far and why reports failed, kept in memory: storing it again after a
+    lost connection (or a commit whose fate it hid) stores the same numbers, never one report
+    counted twice."""
+
+    done: int = 0
+    failed: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def fail(self, entry: reports.ReportEntry, reason: str) -> None:
+        self.failed += 1
+        self.errors.append({"unit": entry.path or entry.name, "reason": reason[:1000]})
+
+
+class _ReportFailed(Exception):
+    """One report could not be built; the message is the reason the batch records."""
+
+
+def _carrying_on(session: Session, what: str, step: Callable[[], _T]) -> _T:
+    """``step()``, run again once the database answers each time it meets a lost connection.
+
+    A step reads and writes in transactions of its own, so one that died was rolled back whole;
+    the session is rolled back too before the next try (it refuses to go on otherwise). A session
+    bound to a caller's own connection (a test's transaction) has nothing to reconnect.
+    """
+
+    def attempt() -> _T:
+        try:
+            return step()
+        except DBAPIError as error:
+            if lost_connection(error):
+                with contextlib.suppress(DBAPIError):
+                    session.rollback()
+            raise
+
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        return attempt()
+    return reconnecting(bind, attempt, what, tries=RECONNECT_TRIES)
+
+
+def _claim(session: Session, batch_id: int, started: datetime) -> bool:
+    """Queued → running, atomically. A claim this run already stored (the answer to its commit
+    lost with the connection) is still this run's: it carries this run's start time."""
+    claim = session.execute(
+        update(ReportBatch)
+        .where(
+            ReportBatch.id == batch_id,
+            or_(
+                ReportBatch.status == BatchStatus.QUEUED,
+                and_(ReportBatch.status == BatchStatus.RUNNING, ReportBatch.started_at == started),
+            ),
+        )
+        .values(status=BatchStatus.RUNNING, started_at=started)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = cast("CursorResult[Any]", claim).rowcount == 1
     session.commit()
+    return claimed
+
+
+def _batch(session: Session, job: _Job) -> ReportBatch:
+    batch = session.get(ReportBatch, job.batch_id)
+    assert batch is not None  # it was read at the start of the run
     return batch
+
+
+def _entries(session: Session, job: _Job) -> list[reports.ReportEntry]:
+    entries = reports.reports_to_build(session, job.wave_id)
+    _batch(session, job).total = len(entries)
+    session.commit()
+    return entries
+
+
+def _save(session: Session, job: _Job, progress: _Progress) -> None:
+    """Store the progress (absolute numbers, so storing it twice changes nothing); commit."""
+
+    def store() -> None:
+        batch = _batch(session, job)
+        batch.done = progress.done
+        batch.failed_count = progress.failed
+        if batch.errors != progress.errors:
+            # A new list, not the one kept here: plain JSON columns do not track mutation.
+            batch.errors = list(progress.errors)
+        session.commit()
+
+    _carrying_on(session, job.what, store)
+
+
+def _failed(session: Session, job: _Job, entry: reports.ReportEntry, error: Exception) -> str:
+    """Log a report's unexpected error; roll back what it left in the session; the reason."""
+    log.exception("report of unit %s in batch %s failed", entry.unit_id, job.batch_id)
+    session.rollback()  # whatever the failed report left in the session is not ours to keep
+    return f"{type(error).__name__}: {error}"
 
 
 def _add_report(
     session: Session,
-    batch: ReportBatch,
+    job: _Job,
+    progress: _Progress,
     archive: zipfile.ZipFile,
     entry: reports.ReportEntry,
-    page_size: PageSize,
-    min_jurisdictions: int,
 ) -> None:
-    """Render one unit into the archive, or record why not; commit the progress either way."""
+    """Render one unit into the archive, or record why not; store the progress either way."""
+
+    def render() -> bytes:
+        try:
+            return reports.render_unit_report(
+                session,
+                job.wave_id,
+                entry.unit_id,
+                page_size=job.page_size,
+                min_jurisdictions=job.min_jurisdictions,
+                language=job.language,
+            )
+        except ReportRenderError as error:
+            session.rollback()
+            raise _ReportFailed(str(error) or _NOT_RENDERED) from error
+        except DBAPIError as error:
+            if lost_connection(error):
+                raise  # this report is built again once the database answers
+            raise _ReportFailed(_failed(session, job, entry, error)) from error
+        except Exception as error:  # one report's bug must not cost the others
+            raise _ReportFailed(_failed(session, job, entry, error)) from error
+
     try:
-        pdf = reports.render_unit_report(
-            session,
-            batch.wave_id,
-            entry.unit_id,
-            page_size=page_size,
-            min_jurisdictions=min_jurisdictions,
-            language=batch.language,
-        )
-    except ReportRenderError as error:
-        _record_failure(session, batch, entry, str(error) or "The report could not be rendered.")
-        return
-    except Exception as error:  # one report's bug must not cost the others
-        log.exception("report of unit %s in batch %s failed", entry.unit_id, batch.id)
-        _record_failure(session, batch, entry, f"{type(error).__name__}: {error}")
-        return
-    archive.writestr(entry.filename, pdf)
-    batch.done += 1
-    session.commit()
+        pdf = _carrying_on(session, job.what, render)
+    except _ReportFailed as failure:
+        progress.fail(entry, str(failure))
+    else:
+        archive.writestr(entry.filename, pdf)
+        progress.done += 1
+    _save(session, job, progress)
 
 
 def _add_in_pool(
     session: Session,
-    batch: ReportBatch,
+    job: _Job,
+    progress: _Progress,
     archive: zipfile.ZipFile,
     entries: Sequence[reports.ReportEntry],
-    page_size: PageSize,
-    min_jurisdictions: int,
     workers: int,
 ) -> None:
     """Build contexts here, render them in ``workers`` processes, add the PDFs in entry order.
@@ -288,79 +410,105 @@ def _add_in_pool(
     pending: deque[tuple[reports.ReportEntry, Future[bytes]]] = deque()
     with pool:
         for entry in entries:
-            ctx = _context(session, batch, entry, page_size, min_jurisdictions)
+            ctx = _context(session, job, progress, entry)
             if ctx is not None:
                 pending.append((entry, pool.submit(render_pdf, ctx)))
             while len(pending) > 2 * workers:
-                _add_rendered(session, batch, archive, *pending.popleft())
+                _add_rendered(session, job, progress, archive, *pending.popleft())
         while pending:
-            _add_rendered(session, batch, archive, *pending.popleft())
+            _add_rendered(session, job, progress, archive, *pending.popleft())
 
 
 def _context(
-    session: Session,
-    batch: ReportBatch,
-    entry: reports.ReportEntry,
-    page_size: PageSize,
-    min_jurisdictions: int,
+    session: Session, job: _Job, progress: _Progress, entry: reports.ReportEntry
 ) -> ReportContext | None:
     """One unit's report context, or None with the failure recorded."""
+
+    def build() -> ReportContext:
+        try:
+            ctx = reports.build_context(
+                session,
+                job.wave_id,
+                entry.unit_id,
+                language=job.language,
+                page_size=job.page_size,
+                min_jurisdictions=job.min_jurisdictions,
+            )
+        except DBAPIError as error:
+            if lost_connection(error):
+                raise  # this context is built again once the database answers
+            raise _ReportFailed(_failed(session, job, entry, error)) from error
+        except Exception as error:  # one report's bug must not cost the others
+            raise _ReportFailed(_failed(session, job, entry, error)) from error
+        session.commit()  # end the read transaction: on SQLite it would hold up submissions
+        return ctx
+
     try:
-        ctx = reports.build_context(
-            session,
-            batch.wave_id,
-            entry.unit_id,
-            page_size=page_size,
-            min_jurisdictions=min_jurisdictions,
-        )
-    except Exception as error:  # one report's bug must not cost the others
-        log.exception("report of unit %s in batch %s failed", entry.unit_id, batch.id)
-        _record_failure(session, batch, entry, f"{type(error).__name__}: {error}")
+        return _carrying_on(session, job.what, build)
+    except _ReportFailed as failure:
+        progress.fail(entry, str(failure))
+        _save(session, job, progress)
         return None
-    session.commit()  # end the read transaction: on SQLite it would hold up submissions
-    return ctx
 
 
 def _add_rendered(
     session: Session,
-    batch: ReportBatch,
+    job: _Job,
+    progress: _Progress,
     archive: zipfile.ZipFile,
     entry: reports.ReportEntry,
     rendering: Future[bytes],
 ) -> None:
-    """Wait for one rendering and add its PDF, or record why not; commit either way."""
+    """Wait for one rendering and add its PDF, or record why not; store the progress either way."""
     try:
         pdf = rendering.result()
     except ReportRenderError as error:
-        _record_failure(session, batch, entry, str(error) or "The report could not be rendered.")
-        return
+        progress.fail(entry, str(error) or _NOT_RENDERED)
     except Exception as error:  # a worker's crash or bug must not cost the others
-        log.error("report of unit %s in batch %s failed: %r", entry.unit_id, batch.id, error)
-        _record_failure(session, batch, entry, f"{type(error).__name__}: {error}")
-        return
-    archive.writestr(entry.filename, pdf)
-    batch.done += 1
-    session.commit()
+        log.error("report of unit %s in batch %s failed: %r", entry.unit_id, job.batch_id, error)
+        progress.fail(entry, f"{type(error).__name__}: {error}")
+    else:
+        archive.writestr(entry.filename, pdf)
+        progress.done += 1
+    _save(session, job, progress)
 
 
-def _record_failure(
-    session: Session, batch: ReportBatch, entry: reports.ReportEntry, reason: str
-) -> None:
-    session.rollback()  # whatever the failed report left in the session is not ours to keep
-    batch.failed_count += 1
-    # A new list, not an in-place append: plain JSON columns do not track mutation.
-    batch.errors = [*batch.errors, {"unit": entry.path or entry.name, "reason": reason[:1000]}]
-    session.commit()
-
-
-def _stop(session: Session, batch_id: int, reason: str, partial: Path) -> ReportBatch:
-    """End a batch that could not go on: failed, with the reason, and no half-written ZIP."""
-    session.rollback()
-    partial.unlink(missing_ok=True)
-    batch = session.get(ReportBatch, batch_id)
-    assert batch is not None  # it was read at the start of the run
-    batch.status = BatchStatus.FAILED
-    batch.message = reason[:1000]
+def _finish(
+    session: Session, job: _Job, progress: _Progress, total: int, zipped: Path | None
+) -> ReportBatch:
+    """The batch's end: ``done`` when every report is in the ZIP, else ``failed``; commit."""
+    batch = _batch(session, job)
+    batch.done = progress.done
+    batch.failed_count = progress.failed
+    if batch.errors != progress.errors:
+        batch.errors = list(progress.errors)
+    if zipped is not None:
+        batch.file_path = f"{BATCH_FOLDER}/{zipped.name}"
+    else:
+        batch.message = (
+            "No report could be built."
+            if total
+            else "No unit of this wave has enough responses for a report of its own yet."
+        )
+    batch.status = (
+        BatchStatus.DONE if progress.failed == 0 and progress.done else BatchStatus.FAILED
+    )
     batch.finished_at = utcnow()
     session.commit()
     return batch
+
+
+def _stop(session: Session, job: _Job, reason: str, partial: Path) -> ReportBatch:
+    """End a batch that could not go on: failed, with the reason, and no half-written ZIP."""
+    partial.unlink(missing_ok=True)
+
+    def stop() -> ReportBatch:
+        session.rollback()
+        batch = _batch(session, job)
+        batch.status = BatchStatus.FAILED
+        batch.message = reason[:1000]
+        batch.finished_at = utcnow()
+        session.commit()
+        return batch
+
+    return _carrying_on(session, job.what, stop)

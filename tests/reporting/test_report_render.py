@@ -13,13 +13,11 @@ import pytest
 from app.reporting import ReportRenderError, charts, render_html
 from app.reporting.cache import ReportCacheKey, cached_pdf, fingerprint
 from app.reporting.context import PageSize
+from app.reporting.pdf import AssetFetcher, _report_ua_stylesheet, _ReportHTML
 from app.reporting.render import (
     ASSETS_DIR,
-    AssetFetcher,
     DisallowedURLError,
     ReportRenderer,
-    _report_ua_stylesheet,
-    _ReportHTML,
     render_pdf,
 )
 from app.reporting.sample import sample_team_context, sample_unit_context

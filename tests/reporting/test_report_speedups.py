@@ -17,13 +17,8 @@ from pypdf import PdfReader
 from weasyprint import CSS, HTML
 
 from app.reporting import ReportContext, markup, render_pdf
-from app.reporting.render import (
-    AssetFetcher,
-    ReportRenderer,
-    _page_size_css,
-    _ReportHTML,
-    asset_url,
-)
+from app.reporting.pdf import AssetFetcher, _ReportHTML
+from app.reporting.render import ReportRenderer, _page_size_css, asset_url
 from app.reporting.sample import sample_team_context, sample_unit_context
 
 SAMPLES = {

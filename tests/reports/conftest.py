@@ -76,6 +76,11 @@ def _fresh_report_cache(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def small(session: Session) -> SmallJurisdiction:
+    return seed_small(session)
+
+
+def seed_small(session: Session) -> SmallJurisdiction:
+    """The jurisdiction of the module's docstring, committed (also on a test's own database)."""
     instrument = surveys.load_default()
     row = ensure_instrument(session, instrument)
     jurisdiction = Jurisdiction(name="Lake County", slug="lake-reports")

@@ -97,3 +97,26 @@ def test_a_report_that_fails_in_a_worker_is_listed_with_its_reason_and_the_other
     with _zip(tmp_path, batch) as archive:
         assert len(archive.namelist()) == 6
         assert all(archive.read(name).startswith(b"%PDF") for name in archive.namelist())
+
+
+def test_a_spanish_batch_built_by_worker_processes_renders_spanish_reports(
+    app: Flask,
+    session: Session,
+    small: SmallJurisdiction,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_build = reports.build_context
+    languages: list[str] = []
+
+    def build(*args: Any, **kwargs: Any) -> ReportContext:
+        ctx = real_build(*args, **kwargs)
+        languages.append(ctx.language)
+        return ctx
+
+    monkeypatch.setattr(reports, "build_context", build)
+    user = _admin(session, small)
+    requested = report_batches.request_batch(session, user, small.waves[2026], language="es")
+    batch = report_batches.run_batch(session, requested.id, tmp_path, workers=2)
+    assert (batch.status, batch.done) == (BatchStatus.DONE, 7)
+    assert languages == ["es"] * 7
