@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from scoring import disclosure
+from scoring._distributions import t_quantile
 from scoring.agreement import icc, rwg_j
 from scoring.intervals import percentile_rank, percentiles
 from scoring.reliability import Reliability, reliability
@@ -367,6 +368,12 @@ def score(
 
     units = _Units(unit_names, tree, warnings)
 
+    # Every unit's t quantile at once: the scales share a few hundred unit sizes.
+    unit_n = np.stack(
+        [np.bincount(codes[~np.isnan(sc[:, s])], minlength=n_units) for s in range(sc.shape[1])]
+    )
+    t_unit = _t975(unit_n - 1)
+
     scales: dict[str, ScaleResult] = {}
     items: dict[str, ItemResult] = {}
     for s, scale in enumerate(instrument.scales):
@@ -388,6 +395,7 @@ def score(
             units,
             item_stats,
             item_hidden,
+            t_unit[s],
             min_n,
             warnings,
         )
@@ -621,9 +629,11 @@ def _scale_result(
     units: _Units,
     item_stats: Sequence[_Counts],
     item_hidden: Sequence[BoolArray],
+    t_unit: FloatArray,
     min_n: int,
     warnings: list[str],
 ) -> ScaleResult:
+    """One scale's results; ``t_unit`` is t(.975, n - 1) per unit (NaN below n = 2)."""
     key = scale.key
     n_units = len(units.names)
     has = ~np.isnan(scores)
@@ -673,7 +683,7 @@ def _scale_result(
         unit_mean = np.bincount(g, weights=values, minlength=n_units) / n_unit
         dev = values - unit_mean[g]
         unit_var = np.bincount(g, weights=dev * dev, minlength=n_units) / (n_unit - 1)
-        half = _t975(n_unit - 1) * np.sqrt(unit_var / n_unit)
+        half = t_unit * np.sqrt(unit_var / n_unit)
 
     agreement_icc = icc(values, g)
     icc1, icc2 = _finite(agreement_icc.icc1), _finite(agreement_icc.icc2)
@@ -758,13 +768,11 @@ def _mean_over_answered(pct: FloatArray) -> FloatArray:
 
 
 def _t975(df: np.ndarray[Any, Any]) -> FloatArray:
-    """Upper 97.5% point of Student's t (NaN where df < 1); scipy.special keeps start-up light."""
-    from scipy.special import stdtrit
-
+    """Upper 97.5% point of Student's t (NaN where df < 1)."""
     d = np.asarray(df, dtype=np.float64)
     out = np.full(d.shape, np.nan)
     ok = d >= 1
-    out[ok] = stdtrit(d[ok], 0.975)
+    out[ok] = t_quantile(d[ok], 0.975)
     return out
 
 
