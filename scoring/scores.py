@@ -13,7 +13,7 @@ import pandas as pd
 
 from scoring import disclosure
 from scoring._distributions import t_quantile
-from scoring.agreement import icc, rwg_j
+from scoring.agreement import icc_from_codes, rwg_j_from_codes
 from scoring.intervals import percentile_rank, percentiles
 from scoring.reliability import Reliability, reliability
 from surveys.model import Instrument, Scale
@@ -331,8 +331,8 @@ def score(
 
     answered = ~np.isnan(x)
     n_answered = answered.sum(axis=1)
-    lo = np.where(answered, x, np.inf).min(axis=1)
-    hi = np.where(answered, x, -np.inf).max(axis=1)
+    lo = np.fmin.reduce(x, axis=1)  # fmin / fmax skip NaN (a row with no answer: NaN)
+    hi = np.fmax.reduce(x, axis=1)
     straight = (n_answered >= STRAIGHTLINE_MIN_ITEMS) & (lo == hi)
     n_straight = int(straight.sum())
     if not exclude_straightlining and n_straight:
@@ -685,7 +685,7 @@ def _scale_result(
         unit_var = np.bincount(g, weights=dev * dev, minlength=n_units) / (n_unit - 1)
         half = t_unit * np.sqrt(unit_var / n_unit)
 
-    agreement_icc = icc(values, g)
+    agreement_icc = icc_from_codes(values, g, n_units)
     icc1, icc2 = _finite(agreement_icc.icc1), _finite(agreement_icc.icc2)
     if mean is None:
         icc1 = icc2 = None
@@ -784,12 +784,7 @@ def _unit_rwg(y: FloatArray, codes: IntArray, shown: BoolArray, scale: Scale) ->
     out = np.full(shown.size, np.nan)
     if shown.any():
         mask = shown[codes]
-        series = rwg_j(
-            pd.DataFrame(y[mask], columns=list(scale.item_keys)),
-            codes[mask],
-            points=scale.response_scale.points,
-        )
-        out[series.index.to_numpy(dtype=np.intp)] = series.to_numpy(dtype=np.float64)
+        out = rwg_j_from_codes(y[mask], codes[mask], shown.size, points=scale.response_scale.points)
     return _column(out, ~shown)
 
 
