@@ -378,7 +378,8 @@ def score(
     items: dict[str, ItemResult] = {}
     for s, scale in enumerate(instrument.scales):
         cols = [column_of[k] for k in scale.item_keys]
-        item_stats = [_item_counts(y[:, j], codes, n_units, scale) for j in cols]
+        base = codes * (scale.response_scale.points + 1)
+        item_stats = [_item_counts(y[:, j], base, n_units, scale) for j in cols]
         for key, j, counts in zip(scale.item_keys, cols, item_stats, strict=True):
             reverse = instrument.items[j].reverse
             items[key] = _item_result(key, scale, reverse, counts, units, min_n, warnings)
@@ -505,20 +506,20 @@ class _Counts:
     negative: IntArray
 
 
-def _item_counts(y: FloatArray, codes: IntArray, n_units: int, scale: Scale) -> _Counts:
+def _item_counts(y: FloatArray, base: IntArray, n_units: int, scale: Scale) -> _Counts:
     """Answers per unit split into negative / neutral / positive, in one bincount.
 
-    Missing answers go to a fourth bin that is dropped.
+    ``base`` is each row's unit code × (points + 1): a row adds to the bin of its answer, a
+    missing answer to bin 0 (answers are validated whole numbers 1..points).
     """
     rs = scale.response_scale
-    with np.errstate(invalid="ignore"):
-        kind = (y > rs.negative_to).astype(np.intp) + (y >= rs.positive_from)
-    kind[np.isnan(y)] = 3
-    table = np.bincount(codes * 4 + kind, minlength=4 * n_units).reshape(n_units, 4)
+    width = rs.points + 1
+    answer = np.nan_to_num(y, nan=0.0).astype(np.intp)
+    table = np.bincount(base + answer, minlength=width * n_units).reshape(n_units, width)
     return _Counts(
-        n=table[:, :3].sum(axis=1).astype(np.intp),
-        positive=table[:, 2].astype(np.intp),
-        negative=table[:, 0].astype(np.intp),
+        n=table[:, 1:].sum(axis=1).astype(np.intp),
+        positive=table[:, rs.positive_from :].sum(axis=1).astype(np.intp),
+        negative=table[:, 1 : rs.negative_to + 1].sum(axis=1).astype(np.intp),
     )
 
 
