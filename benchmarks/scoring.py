@@ -15,6 +15,9 @@ Prints, for one generated wave (latent factor model, fixed seed, default instrum
 Targets on the 2-core reference machine: score ≤ 3 s; CLI ≤ 2 × (a) process; ≥ 30 × faster than (b).
 Process figures are printed as wall time and as CPU time (user + system, from ``getrusage``):
 the machine is shared, and CPU time moves far less with other people's load.
+
+``--before DIR`` also runs the CLI of another source tree (e.g. ``git archive main scoring
+surveys | tar -x -C DIR``), interleaved with this one's, for a before/after in one sitting.
 """
 
 from __future__ import annotations
@@ -173,7 +176,13 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=3_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-naive", action="store_true", help="skip the slow (b) timing")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="source tree (holding scoring/ and surveys/) whose CLI is timed alongside",
+    )
     args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} at the start")
 
     instrument = surveys.load_default()
     frame, tree = make_wave(instrument, args.respondents, args.units)
@@ -215,9 +224,19 @@ def main() -> None:
             "[f.groupby('unit')[list(s.item_keys)].mean() for s in i.scales]",
             str(csv), str(surveys.DEFAULT_INSTRUMENT_PATH),
         ]  # fmt: skip
-        (t_cli, t_cli_items, t_floor_proc), (c_cli, c_cli_items, c_floor) = process_times(
-            [cli, [*cli, "--item-units"], floor_cmd], args.repeat
-        )
+        commands = [cli, [*cli, "--item-units"], floor_cmd]
+        if args.before is not None:
+            # The same command with the other tree first on sys.path (python -c and -m put
+            # the working directory first, so run it from there).
+            before_dir = str(args.before.resolve())
+            commands.append(
+                [py, "-c", "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
+                 "sys.argv[0] = 'scoring'; runpy.run_module('scoring', run_name='__main__')",
+                 before_dir, *cli[3:]]
+            )  # fmt: skip
+        walls, cpus = process_times(commands, args.repeat)
+        t_cli, t_cli_items, t_floor_proc = walls[:3]
+        c_cli, c_cli_items, c_floor = cpus[:3]
         print(f"process: python -m scoring score (JSON out):   {t_cli:7.3f} s "
               f"(CPU {c_cli:.3f} s)")  # fmt: skip
         print(f"process: the same with --item-units:           {t_cli_items:7.3f} s "
@@ -225,6 +244,10 @@ def main() -> None:
         print(f"process: (a) only:                             {t_floor_proc:7.3f} s "
               f"(CPU {c_floor:.3f} s) → CLI is {t_cli / t_floor_proc:.2f}× the floor process "
               f"(CPU: {c_cli / c_floor:.2f}×; target ≤ 2×)")  # fmt: skip
+        if args.before is not None:
+            print(f"process: the CLI of {args.before}:  {walls[3]:7.3f} s (CPU {cpus[3]:.3f} s) "
+                  f"→ {walls[3] / t_floor_proc:.2f}× the floor process "
+                  f"(CPU: {cpus[3] / c_floor:.2f}×)")  # fmt: skip
         print(
             f"best of {args.repeat} runs each ((b): one run); machine: {_cores()} cores, "
             f"load average {os.getloadavg()[0]:.1f} at the end"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from scoring._linalg import FloatArray
@@ -59,30 +60,42 @@ def rwg_j(items: pd.DataFrame, groups: pd.Series | np.ndarray, *, points: int) -
     if points < 2:
         raise ValueError(f"points must be at least 2, got {points}")
     x = items.to_numpy(dtype=np.float64, na_value=np.nan)
-    n_rows, n_items = x.shape
-    codes, labels = _group_codes(groups, n_rows)
-    n_groups = len(labels)
+    codes, labels = _group_codes(groups, x.shape[0])
+    out = rwg_j_from_codes(x, codes, len(labels), points=points)
+    return pd.Series(out, index=labels, dtype=np.float64, name="rwg_j")
+
+
+def rwg_j_from_codes(
+    x: FloatArray, codes: npt.NDArray[np.intp], n_groups: int, *, points: int
+) -> FloatArray:
+    """:func:`rwg_j` of rows × items ``x`` in groups ``0..n_groups - 1`` (-1: no group).
+
+    For callers that already hold integer group codes (``scoring.score``): no labels to
+    factorise and no Series to build. NaN for a group with fewer than two complete rows.
+    """
+    n_items = x.shape[1]
     out = np.full(n_groups, np.nan)
     if n_items == 0 or n_groups == 0:
-        return pd.Series(out, index=labels, dtype=np.float64, name="rwg_j")
-
+        return out
     keep = (codes >= 0) & ~np.isnan(x).any(axis=1)
     g = codes[keep]
+    kept = x[keep]
     # Centre on the overall means of the kept rows so sums of squares stay well conditioned.
-    z = x[keep] - x[keep].mean(axis=0) if g.size else x[keep]
+    z = kept - kept.mean(axis=0) if g.size else kept
     size = np.bincount(g, minlength=n_groups).astype(np.float64)
     variances = np.empty((n_groups, n_items))
     with np.errstate(invalid="ignore", divide="ignore"):
         for j in range(n_items):  # a loop over 3–10 items, never over groups or rows
-            s1 = np.bincount(g, weights=z[:, j], minlength=n_groups)
-            s2 = np.bincount(g, weights=z[:, j] * z[:, j], minlength=n_groups)
+            column = np.ascontiguousarray(z[:, j])
+            s1 = np.bincount(g, weights=column, minlength=n_groups)
+            s2 = np.bincount(g, weights=column * column, minlength=n_groups)
             variances[:, j] = np.maximum(s2 - s1 * s1 / size, 0.0) / (size - 1.0)
     ranvar = (points * points - 1) / 12.0
     ok = size >= 2
     u = np.minimum(variances[ok].mean(axis=1), ranvar) / ranvar
     agreement = n_items * (1.0 - u)
     out[ok] = agreement / (agreement + u)
-    return pd.Series(out, index=labels, dtype=np.float64, name="rwg_j")
+    return out
 
 
 def rwg_star_j(items: pd.DataFrame, groups: pd.Series | np.ndarray, *, points: int) -> pd.Series:
@@ -176,19 +189,33 @@ def icc(values: pd.Series | np.ndarray, groups: pd.Series | np.ndarray) -> ICC:
     """
     v = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     v = v.astype(np.float64)
-    codes, _ = _group_codes(groups, v.shape[0])
+    codes, labels = _group_codes(groups, v.shape[0])
     keep = (codes >= 0) & ~np.isnan(v)
-    y: FloatArray = v[keep]
-    _, g = np.unique(codes[keep], return_inverse=True)
+    return icc_from_codes(v[keep], codes[keep], len(labels))
+
+
+def icc_from_codes(y: FloatArray, g: npt.NDArray[np.intp], n_codes: int) -> ICC:
+    """:func:`icc` of values ``y`` (no NaN) in groups ``g`` ⊆ ``0..n_codes - 1``.
+
+    Codes that no value has are not groups (G counts the groups present), so callers holding
+    integer codes (``scoring.score``) need not renumber them.
+    """
     n = y.size
-    n_groups = int(g.max()) + 1 if n else 0
+    if n == 0:
+        return ICC(icc1=None, icc2=None)
+    counts = np.bincount(g, minlength=n_codes)
+    present = counts > 0
+    n_groups = int(np.count_nonzero(present))
     if n_groups < 2 or n - n_groups < 1:
         return ICC(icc1=None, icc2=None)
-    size = np.bincount(g, minlength=n_groups).astype(np.float64)
+    size = counts[present].astype(np.float64)
     z = y - y.mean()
-    group_mean = np.bincount(g, weights=z, minlength=n_groups) / size
+    group_sum = np.bincount(g, weights=z, minlength=n_codes)
+    mean_of_code = np.zeros(n_codes)
+    mean_of_code[present] = group_sum[present] / size
+    group_mean = mean_of_code[present]
     ss_between = float((size * group_mean * group_mean).sum())
-    ss_within = float(((z - group_mean[g]) ** 2).sum())
+    ss_within = float(((z - mean_of_code[g]) ** 2).sum())
     msb = ss_between / (n_groups - 1)
     msw = ss_within / (n - n_groups)
     k = n / n_groups

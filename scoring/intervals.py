@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from scoring._distributions import t_quantile, t_tail
+
 FloatArray = npt.NDArray[np.float64]
 
 #: Two-sided 95%: the standard normal quantile 0.975.
@@ -85,10 +87,8 @@ def effective_count(
     neff = np.clip(neff, np.minimum(1.0, top), top)
     # Korn & Graubard's degrees-of-freedom adjustment: the variance is estimated from n
     # respondents, so the count is shrunk by (z / t(n - 1))² (half at n = 5, 0.8 at n = 12).
-    from scipy.special import stdtrit
-
     with np.errstate(invalid="ignore"):
-        t = stdtrit(np.maximum(nn - 1.0, 1.0), 0.975)
+        t = _t975(np.maximum(nn - 1.0, 1.0))
     out: FloatArray = neff * (Z95 / t) ** 2
     return out
 
@@ -135,18 +135,17 @@ def mean_interval(
     ok = (nn >= 2) & np.isfinite(m) & np.isfinite(s)
     if not ok.any():
         return lo, hi
-    from scipy.special import expit, logit, stdtrit
-
     mm, ss, n_ok = m[ok], s[ok], nn[ok]
-    t = stdtrit(n_ok - 1.0, 0.975)
+    t = _t975(n_ok - 1.0)
     inner = (mm > 0.0) & (mm < 1.0) & (ss > 0.0)
     low = mm.copy()
     high = mm.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
         half = t * ss / np.sqrt(n_ok) / (mm * (1.0 - mm))
-        centre = logit(np.clip(mm, 1e-12, 1 - 1e-12))
-    low[inner] = expit(centre[inner] - half[inner])
-    high[inner] = expit(centre[inner] + half[inner])
+        clipped = np.clip(mm, 1e-12, 1 - 1e-12)
+        centre = np.log(clipped / (1.0 - clipped))
+    low[inner] = _expit(centre[inner] - half[inner])
+    high[inner] = _expit(centre[inner] + half[inner])
     lo[ok] = low * 100.0
     hi[ok] = high * 100.0
     return lo, hi
@@ -210,14 +209,14 @@ def change_p_value(
         excludes = np.where(delta > 0, low > 0, high < 0)
         lo_z = np.where(excludes, mid, lo_z)
         hi_z = np.where(excludes, hi_z, mid)
-    from scipy.special import ndtr, stdtr
-
     z_star = (lo_z + hi_z) / 2.0
     if df is None:
-        p: FloatArray = 2.0 * ndtr(-z_star)
+        # Two-sided normal tail 2Φ(−z) = erfc(z / √2).
+        p: FloatArray = np.array([math.erfc(v / math.sqrt(2.0)) for v in z_star.ravel().tolist()])
+        p = p.reshape(z_star.shape)
     else:
         dof = np.maximum(np.broadcast_to(np.asarray(df, dtype=np.float64), z_star.shape), 1.0)
-        p = 2.0 * stdtr(dof, -z_star)
+        p = 2.0 * t_tail(dof, -z_star)
     p = np.where(delta == 0, 1.0, p)
     p = np.where(np.isfinite(delta) & (nb > 0) & (na > 0), p, np.nan)
     return p
@@ -295,3 +294,15 @@ def finite(x: float | None) -> float | None:
         return None
     v = float(x)
     return v if math.isfinite(v) else None
+
+
+def _t975(df: FloatArray) -> FloatArray:
+    """Upper 97.5% point of Student's t with ``df`` degrees of freedom."""
+    return t_quantile(df, 0.975)
+
+
+def _expit(x: FloatArray) -> FloatArray:
+    """1 / (1 + e^−x), without overflow for large |x|."""
+    e = np.exp(-np.abs(x))
+    out: FloatArray = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out

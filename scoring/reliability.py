@@ -8,12 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scoring._distributions import f_quantile
 from scoring._linalg import FloatArray, pairwise_moments
 
 MIN_OK = 100
 MIN_UNSTABLE = 30
 #: psych::fa keeps every uniqueness of a minres fit at or above this bound (optim's lower limit).
 _PSYCH_MIN_UNIQUENESS = 0.005
+_MAX_FIT_STEPS = 200
+_FIT_STEP_DONE = 1e-13
 
 
 @dataclass(frozen=True)
@@ -52,23 +55,23 @@ def _alpha_from_cov(c: FloatArray) -> float | None:
 
 
 def _feldt(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, float]:
-    # fdtri is the F quantile; scipy.special loads far faster than scipy.stats (CLI start-up).
-    from scipy.special import fdtri
-
+    # Our own F quantile: importing scipy.special for it was a tenth of the CLI's run.
     tail = (1.0 - level) / 2.0
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    lower = 1.0 - (1.0 - alpha) * float(fdtri(df1, df2, 1.0 - tail))
-    upper = 1.0 - (1.0 - alpha) * float(fdtri(df1, df2, tail))
-    return lower, upper
+    upper_q, lower_q = f_quantile(df1, df2, [1.0 - tail, tail]).tolist()
+    return 1.0 - (1.0 - alpha) * upper_q, 1.0 - (1.0 - alpha) * lower_q
 
 
 def _minres_one_factor(r: FloatArray) -> FloatArray | None:
-    """Loadings of a one-factor minimum-residual fit: argmin sum_{i<j} (r_ij - l_i l_j)^2."""
-    from scipy.optimize import least_squares
+    """Loadings of a one-factor minimum-residual fit: argmin f(λ) = Σ_{i<j} (r_ij − λ_i λ_j)².
 
+    Newton's method on f with a backtracking line search, from a principal-axis start; where
+    the Hessian is not positive definite the Gauss–Newton matrix (always positive
+    semi-definite, ridged) takes its place, as in Levenberg–Marquardt. With p ≤ a dozen items
+    each step is one small linear solve. ``None`` if it does not converge.
+    """
     p = r.shape[0]
-    iu, ju = np.triu_indices(p, k=1)
-    target = r[iu, ju]
+    off = ~np.eye(p, dtype=bool)
     # Start from a principal-axis step with squared multiple correlations as communalities.
     try:
         smc = 1.0 - 1.0 / np.diag(np.linalg.inv(r))
@@ -79,24 +82,53 @@ def _minres_one_factor(r: FloatArray) -> FloatArray | None:
     reduced = r.copy()
     np.fill_diagonal(reduced, np.clip(smc, 0.0, 1.0))
     values, vectors = np.linalg.eigh(reduced)
-    start = vectors[:, -1] * math.sqrt(max(values[-1], 1e-6))
+    lam: FloatArray = vectors[:, -1] * math.sqrt(max(values[-1], 1e-6))
 
-    def resid(lam: FloatArray) -> FloatArray:
-        out: FloatArray = target - lam[iu] * lam[ju]
-        return out
+    def loss(v: FloatArray) -> float:
+        e = (r - np.outer(v, v))[off]
+        return 0.5 * float(e @ e)  # each pair counted twice
 
-    def jac(lam: FloatArray) -> FloatArray:
-        j = np.zeros((iu.size, p))
-        rows = np.arange(iu.size)
-        j[rows, iu] = -lam[ju]
-        j[rows, ju] = -lam[iu]
-        return j
+    current = loss(lam)
+    for _ in range(_MAX_FIT_STEPS):
+        outer = np.outer(lam, lam)
+        resid = np.where(off, r - outer, 0.0)
+        grad = -2.0 * (resid @ lam)
+        square = float(lam @ lam)
+        gauss = 2.0 * np.where(off, outer, 0.0)
+        np.fill_diagonal(gauss, 2.0 * (square - lam * lam))
+        hess = gauss - 2.0 * resid
+        step = _descent_step(hess, gauss, grad)
+        if step is None:
+            return None
+        t = 1.0
+        while True:
+            trial = lam + t * step
+            value = loss(trial)
+            if value <= current + 1e-4 * t * float(grad @ step) or t < 1e-10:
+                break
+            t *= 0.5
+        size = float(np.max(np.abs(trial - lam)))
+        lam, current = trial, value
+        if size <= _FIT_STEP_DONE * max(1.0, float(np.max(np.abs(lam)))):
+            return lam if np.all(np.isfinite(lam)) else None
+    return None
 
-    fit = least_squares(resid, start, jac=jac, method="lm", xtol=1e-14, ftol=1e-14, gtol=1e-14)
-    if not fit.success or not np.all(np.isfinite(fit.x)):
-        return None
-    lam: FloatArray = fit.x
-    return lam
+
+def _descent_step(hess: FloatArray, gauss: FloatArray, grad: FloatArray) -> FloatArray | None:
+    """Newton's step where the Hessian is positive definite, else a ridged Gauss–Newton one."""
+    for matrix in (hess, gauss):
+        for ridge in (0.0, 1e-10, 1e-6, 1e-2):
+            m = matrix + ridge * max(1.0, float(np.max(np.abs(np.diag(matrix))))) * np.eye(
+                grad.size
+            )
+            try:
+                chol = np.linalg.cholesky(m)
+            except np.linalg.LinAlgError:
+                continue
+            step: FloatArray = -np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
+            if np.all(np.isfinite(step)):
+                return step
+    return None
 
 
 def _omega_total(cor: FloatArray, names: list[str], warnings: list[str]) -> float | None:

@@ -12,7 +12,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from scoring import disclosure
-from scoring.agreement import icc, rwg_j
+from scoring._distributions import t_quantile
+from scoring.agreement import icc_from_codes, rwg_j_from_codes
 from scoring.intervals import percentile_rank, percentiles
 from scoring.reliability import Reliability, reliability
 from surveys.model import Instrument, Scale
@@ -330,8 +331,8 @@ def score(
 
     answered = ~np.isnan(x)
     n_answered = answered.sum(axis=1)
-    lo = np.where(answered, x, np.inf).min(axis=1)
-    hi = np.where(answered, x, -np.inf).max(axis=1)
+    lo = np.fmin.reduce(x, axis=1)  # fmin / fmax skip NaN (a row with no answer: NaN)
+    hi = np.fmax.reduce(x, axis=1)
     straight = (n_answered >= STRAIGHTLINE_MIN_ITEMS) & (lo == hi)
     n_straight = int(straight.sum())
     if not exclude_straightlining and n_straight:
@@ -367,11 +368,18 @@ def score(
 
     units = _Units(unit_names, tree, warnings)
 
+    # Every unit's t quantile at once: the scales share a few hundred unit sizes.
+    unit_n = np.stack(
+        [np.bincount(codes[~np.isnan(sc[:, s])], minlength=n_units) for s in range(sc.shape[1])]
+    )
+    t_unit = _t975(unit_n - 1)
+
     scales: dict[str, ScaleResult] = {}
     items: dict[str, ItemResult] = {}
     for s, scale in enumerate(instrument.scales):
         cols = [column_of[k] for k in scale.item_keys]
-        item_stats = [_item_counts(y[:, j], codes, n_units, scale) for j in cols]
+        base = codes * (scale.response_scale.points + 1)
+        item_stats = [_item_counts(y[:, j], base, n_units, scale) for j in cols]
         for key, j, counts in zip(scale.item_keys, cols, item_stats, strict=True):
             reverse = instrument.items[j].reverse
             items[key] = _item_result(key, scale, reverse, counts, units, min_n, warnings)
@@ -388,6 +396,7 @@ def score(
             units,
             item_stats,
             item_hidden,
+            t_unit[s],
             min_n,
             warnings,
         )
@@ -497,20 +506,20 @@ class _Counts:
     negative: IntArray
 
 
-def _item_counts(y: FloatArray, codes: IntArray, n_units: int, scale: Scale) -> _Counts:
+def _item_counts(y: FloatArray, base: IntArray, n_units: int, scale: Scale) -> _Counts:
     """Answers per unit split into negative / neutral / positive, in one bincount.
 
-    Missing answers go to a fourth bin that is dropped.
+    ``base`` is each row's unit code × (points + 1): a row adds to the bin of its answer, a
+    missing answer to bin 0 (answers are validated whole numbers 1..points).
     """
     rs = scale.response_scale
-    with np.errstate(invalid="ignore"):
-        kind = (y > rs.negative_to).astype(np.intp) + (y >= rs.positive_from)
-    kind[np.isnan(y)] = 3
-    table = np.bincount(codes * 4 + kind, minlength=4 * n_units).reshape(n_units, 4)
+    width = rs.points + 1
+    answer = np.nan_to_num(y, nan=0.0).astype(np.intp)
+    table = np.bincount(base + answer, minlength=width * n_units).reshape(n_units, width)
     return _Counts(
-        n=table[:, :3].sum(axis=1).astype(np.intp),
-        positive=table[:, 2].astype(np.intp),
-        negative=table[:, 0].astype(np.intp),
+        n=table[:, 1:].sum(axis=1).astype(np.intp),
+        positive=table[:, rs.positive_from :].sum(axis=1).astype(np.intp),
+        negative=table[:, 1 : rs.negative_to + 1].sum(axis=1).astype(np.intp),
     )
 
 
@@ -621,9 +630,11 @@ def _scale_result(
     units: _Units,
     item_stats: Sequence[_Counts],
     item_hidden: Sequence[BoolArray],
+    t_unit: FloatArray,
     min_n: int,
     warnings: list[str],
 ) -> ScaleResult:
+    """One scale's results; ``t_unit`` is t(.975, n - 1) per unit (NaN below n = 2)."""
     key = scale.key
     n_units = len(units.names)
     has = ~np.isnan(scores)
@@ -673,9 +684,9 @@ def _scale_result(
         unit_mean = np.bincount(g, weights=values, minlength=n_units) / n_unit
         dev = values - unit_mean[g]
         unit_var = np.bincount(g, weights=dev * dev, minlength=n_units) / (n_unit - 1)
-        half = _t975(n_unit - 1) * np.sqrt(unit_var / n_unit)
+        half = t_unit * np.sqrt(unit_var / n_unit)
 
-    agreement_icc = icc(values, g)
+    agreement_icc = icc_from_codes(values, g, n_units)
     icc1, icc2 = _finite(agreement_icc.icc1), _finite(agreement_icc.icc2)
     if mean is None:
         icc1 = icc2 = None
@@ -758,13 +769,11 @@ def _mean_over_answered(pct: FloatArray) -> FloatArray:
 
 
 def _t975(df: np.ndarray[Any, Any]) -> FloatArray:
-    """Upper 97.5% point of Student's t (NaN where df < 1); scipy.special keeps start-up light."""
-    from scipy.special import stdtrit
-
+    """Upper 97.5% point of Student's t (NaN where df < 1)."""
     d = np.asarray(df, dtype=np.float64)
     out = np.full(d.shape, np.nan)
     ok = d >= 1
-    out[ok] = stdtrit(d[ok], 0.975)
+    out[ok] = t_quantile(d[ok], 0.975)
     return out
 
 
@@ -776,12 +785,7 @@ def _unit_rwg(y: FloatArray, codes: IntArray, shown: BoolArray, scale: Scale) ->
     out = np.full(shown.size, np.nan)
     if shown.any():
         mask = shown[codes]
-        series = rwg_j(
-            pd.DataFrame(y[mask], columns=list(scale.item_keys)),
-            codes[mask],
-            points=scale.response_scale.points,
-        )
-        out[series.index.to_numpy(dtype=np.intp)] = series.to_numpy(dtype=np.float64)
+        out = rwg_j_from_codes(y[mask], codes[mask], shown.size, points=scale.response_scale.points)
     return _column(out, ~shown)
 
 

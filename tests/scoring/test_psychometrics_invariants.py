@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.agreement import icc, rwg_j
+from scoring.agreement import icc, icc_from_codes, rwg_j, rwg_j_from_codes
 from scoring.reliability import Reliability, reliability
 
 
@@ -159,3 +159,25 @@ def test_icc_with_one_group_is_none() -> None:
         np.array([1.0, np.nan]), np.array([1, 2])
     )
     assert icc(np.array([1.0, 2.0, 3.0]), np.array([1, 1, 1])).icc1 is None
+
+
+def test_code_paths_ignore_codes_that_no_row_has() -> None:
+    # score passes its unit codes as they are: units absent from a scale are codes with no row,
+    # and they must be no group (ICC's G and k = N / G count only groups present).
+    rng = np.random.default_rng(11)
+    items = _survey(n=300, seed=11)
+    labels = rng.choice(["t1", "t2", "t3", "t4", "t5"], size=len(items))
+    sparse = {"t1": 0, "t2": 3, "t3": 4, "t4": 8, "t5": 9}  # codes 1, 2, 5, 6, 7 have no row
+    codes = np.array([sparse[v] for v in labels], dtype=np.intp)
+    values = items.mean(axis=1).to_numpy()
+
+    by_label = icc(values, labels)
+    by_code = icc_from_codes(values, codes, 10)
+    assert by_code.icc1 == pytest.approx(by_label.icc1, rel=1e-12)
+    assert by_code.icc2 == pytest.approx(by_label.icc2, rel=1e-12)
+
+    x = items.to_numpy()
+    got = rwg_j_from_codes(x, codes, 10, points=5)
+    want = rwg_j(items, labels, points=5)
+    np.testing.assert_allclose(got[list(sparse.values())], want[list(sparse)], rtol=1e-12)
+    assert np.isnan(got[[1, 2, 5, 6, 7]]).all()
