@@ -178,6 +178,28 @@ def _tree_cpu(pid: int) -> float:
     return total
 
 
+def _database_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving ``url``'s database, by pid.
+
+    Read from /proc, so only for a server on this machine (empty otherwise, or on SQLite): the
+    database competes for the same cores as gunicorn and the clients.
+    """
+    if not url.startswith("postgresql"):
+        return {}
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            own = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+            pids = connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).scalars()
+            return {pid: _tree_cpu(pid) for pid in pids if pid != own}
+    finally:
+        engine.dispose()
+
+
 #: The gunicorn master's pid of each running server, by base URL.
 _SERVERS: dict[str, int] = {}
 
@@ -446,6 +468,7 @@ def run_backend(
     shares = [jobs[i::processes] for i in range(processes)]
     with gunicorn(app_spec, env, log) as base:
         server_cpu = _tree_cpu(_SERVERS[base])  # not counting the workers' start
+        database_before = _database_cpu(url)
         started = time.perf_counter()
         with multiprocessing.get_context("spawn").Pool(processes) as pool:
             parts = pool.starmap(
@@ -453,6 +476,11 @@ def run_backend(
             )
         elapsed = time.perf_counter() - started
         server_cpu = _tree_cpu(_SERVERS[base]) - server_cpu
+        # Backends that started during the run count from zero.
+        database_after = _database_cpu(url)
+        database_cpu = sum(
+            cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items()
+        )
     client_cpu = sum(cpu for _, cpu in parts)
     with gunicorn("benchmarks.submit:hello_app", env, log) as base:
         hello_cpu = _tree_cpu(_SERVERS[base])
@@ -493,9 +521,14 @@ def run_backend(
             f"(target >= 0.30 on PostgreSQL at 32 clients)"
         )
         per_walk = 1000 / len(latencies)
+        database = (
+            f", database server {database_cpu * per_walk:.1f} ms"
+            if database_after
+            else " (the database server's not measured)"
+        )
         print(
             f"   CPU per submission: clients {client_cpu * per_walk:.1f} ms, gunicorn "
-            f"{server_cpu * per_walk:.1f} ms (the database server's not counted); "
+            f"{server_cpu * per_walk:.1f} ms{database}; "
             f"gunicorn per bare request: {hello_cpu * 1000 / max(hello, 1):.2f} ms"
         )
     if failures:
