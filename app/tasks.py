@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,30 @@ def send_batch(invitation_ids: list[int]) -> dict[str, int]:
         "failed": report.failed,
         "unreachable": report.unreachable,
     }
+
+
+#: One process queues a wave's mixer job at most this often (see :func:`request_mix`).
+MIX_REQUEST_SECONDS = 5.0
+
+
+def request_mix(app: Flask, wave_id: int) -> bool:
+    """Queue the mixer for ``wave_id``, unless this process queued it moments ago.
+
+    A submit that fills a team's pool asks for the mixer; in the first hours of a wave, with
+    teams filling at once, every submit after the first found the pool ready again before the
+    worker had run, and queued one more job (a write to the queue on each). One job per wave
+    every few seconds per process is enough: the job moves every team that is ready, and the
+    worker's minute sweep queues it anyway. Returns whether a job was queued.
+    """
+    if not huey.immediate:
+        asked: dict[int, float] = app.extensions.setdefault("mix_requested", {})
+        now = time.monotonic()
+        last = asked.get(wave_id)
+        if last is not None and now - last < MIX_REQUEST_SECONDS:
+            return False
+        asked[wave_id] = now
+    mix_wave(wave_id)
+    return True
 
 
 @huey.task()  # type: ignore[untyped-decorator]

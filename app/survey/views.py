@@ -260,7 +260,7 @@ def save_page(number: int) -> ResponseReturnValue:
         )
         if submitted.pool_ready:
             # The web tier cannot open the pool: the mixer job (which holds the key) moves it.
-            tasks.mix_wave(submitted.wave_id)
+            tasks.request_mix(current_app, submitted.wave_id)
         return redirect(url_for("survey.thanks"), 303)
     next_page = number - 1 if survey_page.navigation == "back" else number + 1
     next_page = max(1, next_page)
