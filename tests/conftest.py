@@ -11,7 +11,9 @@ import atexit
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +95,37 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
 
 def is_postgres() -> bool:
     return bool(os.environ.get("TEST_DATABASE_URL"))
+
+
+@contextmanager
+def empty_database(
+    database_url: str, tmp_path: Path, name: str, *, extensions: tuple[str, ...] = ()
+) -> Iterator[tuple[Engine, Engine | None]]:
+    """An empty database of the suite's kind, dropped afterwards: a SQLite file, or on
+    PostgreSQL a schema of its own in the test database (with an admin engine for it and the
+    ``extensions`` created first; the admin is None on SQLite)."""
+    if not is_postgres():
+        engine = make_engine(f"sqlite:///{tmp_path / (name + '.sqlite3')}")
+        try:
+            yield engine, None
+        finally:
+            engine.dispose()
+        return
+    schema = f"{name}_{uuid.uuid4().hex[:12]}"
+    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    admin = make_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        for extension in extensions:
+            connection.execute(text(f"CREATE EXTENSION IF NOT EXISTS {extension}"))
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine, admin
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 requires_postgres = pytest.mark.skipif(

@@ -17,12 +17,11 @@ from sqlalchemy import Engine, MetaData, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 import surveys
-from app.db import make_engine
 from app.migrate import alembic_config, upgrade
 from app.models import LANGUAGE_QUESTION, BackgroundCount, Response
 from app.services import background
 from surveys.loader import instrument_to_dict
-from tests.conftest import is_postgres
+from tests.conftest import empty_database
 
 MARKER = "zzbackgroundmarker"
 
@@ -30,23 +29,8 @@ MARKER = "zzbackgroundmarker"
 @pytest.fixture
 def database(database_url: str, tmp_path: Path) -> Iterator[tuple[Engine, Engine | None]]:
     """An empty database of the suite's kind (and, on PostgreSQL, an admin engine)."""
-    if not is_postgres():
-        engine = make_engine(f"sqlite:///{tmp_path / 'upgrade.sqlite3'}")
-        yield engine, None
-        engine.dispose()
-        return
-    schema = f"bgmig_{uuid.uuid4().hex[:12]}"
-    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    yield engine, admin
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with empty_database(database_url, tmp_path, "bgmig", extensions=("pageinspect",)) as found:
+        yield found
 
 
 def _before_0004(engine: Engine) -> str:

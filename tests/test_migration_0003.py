@@ -28,11 +28,10 @@ from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 import surveys
-from app.db import make_engine
 from app.migrate import upgrade
 from app.models import Draft, Invitation, PendingResponse, Response
 from app.services import drafts, responses, tokens
-from tests.conftest import TEST_KEYS, TEST_SECRET, is_postgres, make_test_app
+from tests.conftest import TEST_KEYS, TEST_SECRET, empty_database, make_test_app
 from tests.survey.helpers import INSTRUMENT, arrive, complete_survey, distinct_answers
 
 PEOPLE = 8
@@ -43,24 +42,9 @@ WITH_DRAFT = (3, 4)  # these two were half-way through
 @pytest.fixture
 def old_engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
     """An empty database of the suite's kind, migrated to 0002 only."""
-    if not is_postgres():
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    with empty_database(database_url, tmp_path, "up") as (engine, _admin):
         upgrade(engine, "0002")
         yield engine
-        engine.dispose()
-        return
-    schema = f"up_{uuid.uuid4().hex[:12]}"
-    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    upgrade(engine, "0002")
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 # --- the format of revision 0002, written out independently ----------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -10,32 +9,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, MetaData, inspect, text
 
-from app.db import make_engine
 from app.migrate import downgrade, upgrade
-from tests.conftest import is_postgres
+from tests.conftest import empty_database
 
 
 @pytest.fixture
 def engine_at_0015(database_url: str, tmp_path: Path) -> Iterator[Engine]:
     """A database of the suite's kind migrated to 0015, the revision before the drop."""
-    if not is_postgres():
-        engine = make_engine(f"sqlite:///{tmp_path / 'at-0015.sqlite3'}")
+    with empty_database(database_url, tmp_path, "m16") as (engine, _admin):
         upgrade(engine, "0015")
         yield engine
-        engine.dispose()
-        return
-    schema = f"m16_{uuid.uuid4().hex[:12]}"
-    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    upgrade(engine, "0015")
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def _columns(engine: Engine, table: str) -> set[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,33 +9,19 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect
 
 from app.db import make_engine
 from app.migrate import alembic_config, downgrade, upgrade
 from app.models import Base
-from tests.conftest import is_postgres
+from tests.conftest import empty_database
 
 
 @pytest.fixture
 def empty_engine(database_url: str, tmp_path: Path) -> Iterator[Engine]:
     """An empty database of the suite's kind: a fresh SQLite file or a fresh PostgreSQL schema."""
-    if not is_postgres():
-        engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    with empty_database(database_url, tmp_path, "mig") as (engine, _admin):
         yield engine
-        engine.dispose()
-        return
-    schema = f"mig_{uuid.uuid4().hex[:12]}"
-    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_migrations_have_a_single_head() -> None:

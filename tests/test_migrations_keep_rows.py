@@ -8,39 +8,22 @@ is upgraded to the head: every assignment must still be there.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, MetaData, func, select, text
+from sqlalchemy import Engine, MetaData, func, select
 
-from app.db import make_engine
-from app.migrate import upgrade
-from tests.conftest import is_postgres
+from app.migrate import downgrade, upgrade
+from tests.conftest import empty_database
 
 
 @pytest.fixture
 def engine_at_0010(database_url: str, tmp_path: Path) -> Iterator[Engine]:
-    if not is_postgres():
-        engine = make_engine(f"sqlite:///{tmp_path / 'at-0010.sqlite3'}")
+    with empty_database(database_url, tmp_path, "keep") as (engine, _admin):
         upgrade(engine, "0010")
         yield engine
-        engine.dispose()
-        return
-    schema = f"keep_{uuid.uuid4().hex[:12]}"
-    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    upgrade(engine, "0010")
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def _counts(engine: Engine) -> dict[str, int]:
@@ -54,16 +37,18 @@ def _counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def test_upgrading_from_0010_keeps_every_row(engine_at_0010: Engine) -> None:
+def _leader_with_units(engine: Engine, **jurisdiction: object) -> None:
+    """A jurisdiction with an agency and a team, and a leader assigned to both (at whatever
+    revision the database is: ``jurisdiction`` gives the columns that revision requires)."""
     tables = MetaData()
-    tables.reflect(engine_at_0010)
+    tables.reflect(engine)
     t = tables.tables
     now = datetime(2026, 11, 20, 12, 0)
-    with engine_at_0010.begin() as connection:
+    with engine.begin() as connection:
         jid = connection.execute(
             t["jurisdictions"]
             .insert()
-            .values(name="Lake", slug="lake", shares_benchmarks=True, created_at=now)
+            .values(name="Lake", slug="lake", created_at=now, **jurisdiction)
             .returning(t["jurisdictions"].c.id)
         ).scalar_one()
         units = [
@@ -91,6 +76,10 @@ def test_upgrading_from_0010_keeps_every_row(engine_at_0010: Engine) -> None:
         ).scalar_one()
         for unit in units:
             connection.execute(t["user_units"].insert().values(user_id=uid, unit_id=unit))
+
+
+def test_upgrading_from_0010_keeps_every_row(engine_at_0010: Engine) -> None:
+    _leader_with_units(engine_at_0010, shares_benchmarks=True)  # a column 0016 drops
     before = _counts(engine_at_0010)
     assert before["user_units"] == 2
     upgrade(engine_at_0010)
@@ -100,40 +89,7 @@ def test_upgrading_from_0010_keeps_every_row(engine_at_0010: Engine) -> None:
 
 def test_downgrading_to_0005_keeps_every_leaders_units(engine_at_0010: Engine) -> None:
     """The way back keeps them too (an operator undoing a release must not lose assignments)."""
-    from app.migrate import downgrade
-
     upgrade(engine_at_0010)
-    tables = MetaData()
-    tables.reflect(engine_at_0010)
-    t = tables.tables
-    now = datetime(2026, 11, 20, 12, 0)
-    with engine_at_0010.begin() as connection:
-        jid = connection.execute(
-            t["jurisdictions"]
-            .insert()
-            .values(name="Lake", slug="lake", created_at=now)
-            .returning(t["jurisdictions"].c.id)
-        ).scalar_one()
-        unit = connection.execute(
-            t["org_units"]
-            .insert()
-            .values(jurisdiction_id=jid, name="Lake", path="", kind="agency", active=True)
-            .returning(t["org_units"].c.id)
-        ).scalar_one()
-        uid = connection.execute(
-            t["users"]
-            .insert()
-            .values(
-                email="leader@lake.example",
-                password_hash="x",
-                role="leader",
-                jurisdiction_id=jid,
-                active=True,
-                failed_logins=0,
-                created_at=now,
-            )
-            .returning(t["users"].c.id)
-        ).scalar_one()
-        connection.execute(t["user_units"].insert().values(user_id=uid, unit_id=unit))
+    _leader_with_units(engine_at_0010)
     downgrade(engine_at_0010, "0005")
-    assert _counts(engine_at_0010)["user_units"] == 1
+    assert _counts(engine_at_0010)["user_units"] == 2
