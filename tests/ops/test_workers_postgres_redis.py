@@ -37,7 +37,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def launched_wave(cluster: PgCluster, people: int) -> tuple[str, Engine]:
     """A fresh database on the cluster with a launched wave of ``people`` invitations."""
     url = cluster.create_database(f"workers_{uuid.uuid4().hex[:10]}")
-    engine = make_engine(url)
+    # The test's own view of the database, read across restarts: pinged on every checkout, so
+    # its checks never meet a connection the restart dropped (the app's engines ping only idle
+    # connections and meet a restart under load with a retry or the 503 page instead).
+    engine = make_engine(url, pool_pre_ping=True)
     upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:
         lake = jurisdictions.create_jurisdiction(session, None, name="Lake", slug="lake")
