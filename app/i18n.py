@@ -91,7 +91,7 @@ def select_language() -> str:
     return supported[0]
 
 
-#: Words the pages show for stored values (unit kinds, statuses, roles), by value.
+#: Words the pages show for stored values (unit kinds, statuses, roles, sharing levels), by value.
 VALUE_LABELS: dict[str, str] = {
     "agency": N_("agency"),
     "region": N_("region"),
@@ -107,6 +107,11 @@ VALUE_LABELS: dict[str, str] = {
     "national": N_("national coordinator"),
     "jurisdiction_admin": N_("jurisdiction administrator"),
     "leader": N_("leader"),
+    # Data-sharing levels (the same words as the national home's).
+    "none": N_("nothing"),
+    "benchmark": N_("benchmark figures"),
+    "psychometric": N_("psychometric statistics"),
+    "research_extract": N_("research extract"),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import jinja2
@@ -213,7 +213,7 @@ def _environment(language: str) -> jinja2.Environment:
         p_value=fmt.p_value,
         pct=fmt.pct,
         fit=_fit_number,
-        ci=_coefficient_interval,
+        ci=partial(_coefficient_interval, language=language),
     )
     environment.globals.update(asset_url=asset_url, MISSING=fmt.MISSING)
     return environment
@@ -226,10 +226,13 @@ def _fit_number(value: float | None, places: int = 3) -> str:
     return f"{value:,.{places}f}"
 
 
-def _coefficient_interval(bounds: tuple[float, float] | None) -> str:
+def _coefficient_interval(bounds: tuple[float, float] | None, *, language: str) -> str:
+    """A confidence interval of a coefficient: (.80, .85) → ".80 to .85", in ``language``."""
     if bounds is None:
         return fmt.MISSING
-    return f"{fmt.coefficient(bounds[0])} to {fmt.coefficient(bounds[1])}"
+    # The msgid is marked in app.reporting.format, where the leaders' reports use it too.
+    words = _translations(language).gettext("{low} to {high}")
+    return words.format(low=fmt.coefficient(bounds[0]), high=fmt.coefficient(bounds[1]))
 
 
 def render_body(report: NationalReport) -> str:

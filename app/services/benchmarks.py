@@ -36,7 +36,8 @@ departed jurisdiction's units as a group (DESIGN.md's "two reports of different 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -103,6 +104,8 @@ class NationalCell:
     p90: float | None
     n_units: int | None
     n_jurisdictions: int | None
+    #: The scale's title in each language the instrument has (``scale_title`` is the English).
+    scale_titles: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,7 @@ def national_benchmarks(
                     p90=cell.p90,
                     n_units=cell.n_units,
                     n_jurisdictions=cell.n_jurisdictions,
+                    scale_titles=dict(scale.title),
                 )
             )
     return NationalBenchmarks(year, instrument_key, instrument_version, sources, tuple(cells))

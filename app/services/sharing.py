@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.catalog import N_
 from app.i18n import lazy_message as _l
 from app.models import (
     Jurisdiction,
@@ -23,15 +24,16 @@ from app.services import audit
 from app.services.access import can_manage_jurisdiction, is_national, require
 from app.services.jurisdictions import NotFound
 
-#: What each level means, for the admin page and the contribution preview.
+#: What each level means, for the admin page and the contribution preview (English msgids: the
+#: templates translate them when they show them).
 LEVEL_MEANING = {
-    SharingLevel.NONE: "Nothing leaves this jurisdiction.",
-    SharingLevel.BENCHMARK: "The published figures of units its reports show, for benchmarks.",
-    SharingLevel.PSYCHOMETRIC: (
+    SharingLevel.NONE: N_("Nothing leaves this jurisdiction."),
+    SharingLevel.BENCHMARK: N_("The published figures of units its reports show, for benchmarks."),
+    SharingLevel.PSYCHOMETRIC: N_(
         "Benchmark figures and summary statistics (means, covariances, counts, answer "
         "distributions): no respondent's row."
     ),
-    SharingLevel.RESEARCH_EXTRACT: (
+    SharingLevel.RESEARCH_EXTRACT: N_(
         "All of the above and a de-identified respondent-level extract for research."
     ),
 }
