@@ -89,6 +89,9 @@ def context(browser: Any) -> Iterator[Any]:
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """axe-core's WCAG 2.1 A/AA violations on the current page."""
+    # After a click that posts a form and follows the 303, the URL can already be the next
+    # page's while its document is still being replaced: axe would then run on no document.
+    page.wait_for_load_state("load")
     result: dict[str, Any] = page.evaluate(
         "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
         WCAG_TAGS,
