@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from app.auth import current_admin
 from app.db import get_session
+from app.i18n import page_language
 from app.models import User
 from app.plans import bp
 from app.plans.forms import PlanForm
@@ -33,7 +34,9 @@ def index() -> ResponseReturnValue:
         for entry in wave.entries:
             if not entry.shown:
                 continue
-            plan = plans.get_plan(session, user, wave.wave_id, entry.unit_id)
+            plan = plans.get_plan(
+                session, user, wave.wave_id, entry.unit_id, language=page_language()
+            )
             units.append((entry, plan))
         waves.append((wave, units))
     return render_template("plans/index.html", waves=waves)
@@ -45,7 +48,7 @@ def plan(wave_id: int, unit_id: int) -> ResponseReturnValue:
     user = _user()
     session = get_session()
     plans.require_results(session, user, wave_id, unit_id)
-    view = plans.get_plan(session, user, wave_id, unit_id)
+    view = plans.get_plan(session, user, wave_id, unit_id, language=page_language())
     form = PlanForm()
     form.offer(view.scales)
     if request.method == "GET":
@@ -75,4 +78,5 @@ def plan(wave_id: int, unit_id: int) -> ResponseReturnValue:
 def summary(wave_id: int) -> ResponseReturnValue:
     """Which scales units chose and how far their actions are, over the user's reach."""
     user = _user()
-    return render_template("plans/summary.html", rollup=plans.rollup(get_session(), user, wave_id))
+    rollup = plans.rollup(get_session(), user, wave_id, language=page_language())
+    return render_template("plans/summary.html", rollup=rollup)

@@ -93,9 +93,12 @@ class PlanView:
         return sum(len(f.actions) for f in self.focus_areas)
 
 
-def _scales(wave: Wave) -> tuple[tuple[str, str], ...]:
+def _scales(wave: Wave, language: str = "en") -> tuple[tuple[str, str], ...]:
+    """(key, title in ``language``, else in English) of each scale the wave's instrument has."""
     instrument: surveys.Instrument = definition_of(wave.instrument)
-    return tuple((s.key, s.title.get("en", s.key)) for s in instrument.scales)
+    return tuple(
+        (s.key, s.title.get(language) or s.title.get("en", s.key)) for s in instrument.scales
+    )
 
 
 def _unit_and_wave(
@@ -110,8 +113,10 @@ def _unit_and_wave(
     return wave, unit
 
 
-def _view(wave: Wave, unit: OrgUnit, plan: ActionPlan | None) -> PlanView:
-    scales = _scales(wave)
+def _view(
+    wave: Wave, unit: OrgUnit, plan: ActionPlan | None, language: str = "en"
+) -> PlanView:
+    scales = _scales(wave, language)
     titles = dict(scales)
     focus = tuple(
         FocusView(
@@ -155,10 +160,17 @@ def require_results(session: Session, actor: User | None, wave_id: int, unit_id:
         )
 
 
-def get_plan(session: Session, actor: User | None, wave_id: int, unit_id: int) -> PlanView:
-    """The unit's plan for the wave (empty if none yet)."""
+def get_plan(
+    session: Session,
+    actor: User | None,
+    wave_id: int,
+    unit_id: int,
+    *,
+    language: str = "en",
+) -> PlanView:
+    """The unit's plan for the wave (empty if none yet), scale titles in ``language``."""
     wave, unit = _unit_and_wave(session, actor, wave_id, unit_id)
-    return _view(wave, unit, _find(session, wave_id, unit_id))
+    return _view(wave, unit, _find(session, wave_id, unit_id), language)
 
 
 def _check(focus: Sequence[FocusInput], scales: Sequence[str], year: int) -> None:
@@ -301,8 +313,11 @@ class Rollup:
     scales: tuple[ScaleRollup, ...]
 
 
-def rollup(session: Session, actor: User | None, wave_id: int) -> Rollup:
-    """How many units in the actor's reach chose each scale, and how far their actions are.
+def rollup(
+    session: Session, actor: User | None, wave_id: int, *, language: str = "en"
+) -> Rollup:
+    """How many units in the actor's reach chose each scale, and how far their actions are
+    (scale titles in ``language``).
 
     Plans exist only for units with shown results, so these counts expose no small group.
     """
@@ -316,7 +331,7 @@ def rollup(session: Session, actor: User | None, wave_id: int) -> Rollup:
         plans = [
             p for p in plans if (u := units[p.unit_id]) is not None and can_read_unit(actor, u)
         ]
-    titles = dict(_scales(wave))
+    titles = dict(_scales(wave, language))
     chosen: Counter[str] = Counter()
     actions: Counter[str] = Counter()
     done: Counter[str] = Counter()

@@ -227,3 +227,23 @@ def test_saving_a_plan_again_with_the_same_focus_area_replaces_it(
         ("safety_organizing", ["done"])
     ]
     assert session.scalar(select(func.count()).select_from(PlanAction)) == 1
+
+
+def test_a_spanish_speaking_leader_sees_the_scales_in_spanish(
+    app: Flask, session: Session, small: SmallJurisdiction
+) -> None:
+    """The plan page and the roll-up name each scale in the page's language, as the reports do."""
+    from surveys import load_default
+
+    titles = {s.key: s.title for s in load_default().scales}
+    wave, unit = small.waves[2026], small.units["Office B / Team 1"]
+    plans.save_plan(session, None, wave, unit, [plans.FocusInput("field_safety", ())])
+    leader = make_leader(session, small, "lider@lake.org", "Office B")
+    leader.language = "es"
+    session.commit()
+    client = app.test_client()
+    login(client, "lider@lake.org")
+    for url in (f"/plans/{wave}/{unit}", f"/plans/{wave}/summary"):
+        page = client.get(url).get_data(as_text=True)
+        assert titles["field_safety"]["es"] in page, url
+        assert titles["field_safety"]["en"] not in page, url
