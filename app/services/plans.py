@@ -113,9 +113,7 @@ def _unit_and_wave(
     return wave, unit
 
 
-def _view(
-    wave: Wave, unit: OrgUnit, plan: ActionPlan | None, language: str = "en"
-) -> PlanView:
+def _view(wave: Wave, unit: OrgUnit, plan: ActionPlan | None, language: str = "en") -> PlanView:
     scales = _scales(wave, language)
     titles = dict(scales)
     focus = tuple(
@@ -313,9 +311,7 @@ class Rollup:
     scales: tuple[ScaleRollup, ...]
 
 
-def rollup(
-    session: Session, actor: User | None, wave_id: int, *, language: str = "en"
-) -> Rollup:
+def rollup(session: Session, actor: User | None, wave_id: int, *, language: str = "en") -> Rollup:
     """How many units in the actor's reach chose each scale, and how far their actions are
     (scale titles in ``language``).
 
