@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -51,16 +52,20 @@ def build(wave_id: int, out_dir: Path, unit_path: str | None, language: str | No
         session.commit()  # nothing pending before the rendering (it ends read transactions)
         out_dir.mkdir(parents=True, exist_ok=True)
         workers = current_app.config["REPORT_WORKERS"]
-        for report in report_batches.render_reports(session, rendering, entries, workers=workers):
-            if report.pdf is None:
-                failed += 1
-                unit = report.entry.path or report.entry.name
-                click.echo(f"error: {unit}: {report.reason}", err=True)
-                continue
-            # File names are unique within the wave, so no report overwrites another.
-            path = out_dir / report.entry.filename
-            path.write_bytes(report.pdf)
-            click.echo(str(path))
+        # Closed at once if writing fails (or Ctrl+C), so no worker renders on for nothing.
+        with contextlib.closing(
+            report_batches.render_reports(session, rendering, entries, workers=workers)
+        ) as built:
+            for report in built:
+                if report.pdf is None:
+                    failed += 1
+                    unit = report.entry.path or report.entry.name
+                    click.echo(f"error: {unit}: {report.reason}", err=True)
+                    continue
+                # File names are unique within the wave, so no report overwrites another.
+                path = out_dir / report.entry.filename
+                path.write_bytes(report.pdf)
+                click.echo(str(path))
     except (reports.ReportError, OSError) as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(2) from None

@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import zipfile
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -227,13 +227,16 @@ def run_batch(
         entries = _carrying_on(session, what, lambda: _entries(session, job))
         folder.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for report in render_reports(session, job, entries, workers=workers):
-                if report.pdf is None:
-                    progress.fail(report.entry, report.reason)
-                else:
-                    archive.writestr(report.entry.filename, report.pdf)
-                    progress.done += 1
-                _save(session, job, progress)
+            # Closed at once if this stops early, so no worker renders on for a dead build.
+            rendered = contextlib.closing(render_reports(session, job, entries, workers=workers))
+            with rendered as built:
+                for report in built:
+                    if report.pdf is None:
+                        progress.fail(report.entry, report.reason)
+                    else:
+                        archive.writestr(report.entry.filename, report.pdf)
+                        progress.done += 1
+                    _save(session, job, progress)
     except (reports.ReportError, OSError) as error:
         return _stop(session, job, str(error) or type(error).__name__, partial)
     except Exception as error:
@@ -374,7 +377,7 @@ def render_reports(
     entries: Sequence[reports.ReportEntry],
     *,
     workers: int = 1,
-) -> Iterator[RenderedReport]:
+) -> Generator[RenderedReport, None, None]:
     """Each entry's PDF, or why it could not be built, in the order of ``entries``.
 
     ``workers`` > 1 renders in that many worker processes while this one builds the contexts;
@@ -383,7 +386,8 @@ def render_reports(
     (a template or font error, a worker's crash, or anything else raised while building that one
     report) comes out with its reason and the others still build. A lost database connection is
     waited out as in :func:`run_batch`. Call it with nothing pending in the session: it ends
-    the read transaction after each context, and rolls back what a failed report left.
+    the read transaction after each context, and rolls back what a failed report left. Close
+    it (``contextlib.closing``) to stop early: the renderings not yet started are cancelled.
     """
     if workers > 1 and len(entries) > 1:
         yield from _render_in_pool(session, rendering, entries, workers)

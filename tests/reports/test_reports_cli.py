@@ -136,3 +136,17 @@ def test_a_report_that_fails_is_named_and_the_others_are_still_written(
     assert {p.name for p in out.iterdir()} == expected
     assert {Path(line).name for line in result.stdout.splitlines()} == expected
     assert all(p.read_bytes().startswith(b"%PDF") for p in out.iterdir())
+
+
+def test_a_file_that_cannot_be_written_stops_the_build_with_status_2(
+    app: Flask, session: Session, small: SmallJurisdiction, tmp_path: Path
+) -> None:
+    out = tmp_path / "pdfs"
+    (out / BROKEN_FILE).mkdir(parents=True)  # a folder where the PDF would go
+    result = _build(app, small, out, workers=2)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and BROKEN_FILE in result.stderr
+    in_unit_order = [e.filename for e in reports.reports_to_build(session, small.waves[2026])]
+    before = in_unit_order[: in_unit_order.index(BROKEN_FILE)]
+    assert [Path(line).name for line in result.stdout.splitlines()] == before
+    assert {p.name for p in out.iterdir()} == {*before, BROKEN_FILE}
