@@ -60,7 +60,8 @@ def build(wave_id: int, out_dir: Path, unit_path: str | None, language: str | No
                 if report.pdf is None:
                     failed += 1
                     unit = report.entry.path or report.entry.name
-                    click.echo(f"error: {unit}: {report.reason}", err=True)
+                    reason = " ".join(report.reason.split())  # one line per report
+                    click.echo(f"error: {unit}: {reason}", err=True)
                     continue
                 # File names are unique within the wave, so no report overwrites another.
                 path = out_dir / report.entry.filename
