@@ -300,7 +300,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REPORT_WORKERS",
         "2",
-        "Processes the job worker renders a wave's ZIP of reports with (one per CPU core).",
+        "Processes that render a wave's reports, for a ZIP (job worker) or `flask reports build` "
+        "(one per CPU core).",
         _int_at_least(1),
     ),
 )

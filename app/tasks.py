@@ -71,10 +71,10 @@ def redis_client() -> Any:
 
 @huey.signal(signals.SIGNAL_ERROR)  # type: ignore[untyped-decorator]
 def _count_failure(_signal: str, task: Any, exc: BaseException | None = None) -> None:
-    from app.ops.metrics import count_failed_job
+    from app.ops.metrics import failed_jobs
 
     try:
-        count_failed_job(redis_client())
+        failed_jobs(_app()).add()
     except Exception:  # a metric must never turn a failed job into a crashed worker
         log.warning("could not count a failed job (%s)", type(task).__name__)
 

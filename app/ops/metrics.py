@@ -12,8 +12,9 @@ dead worker's files. The database figures are read at scrape time and are the sa
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask, Response, g
@@ -28,8 +29,7 @@ from app.db import READ_ONLY, get_database
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: Redis key counting failed jobs across every worker (INCR is atomic).
 FAILED_JOBS_KEY = "safety-survey:jobs-failed"
-
-_local_failed_jobs = [0]
+_EXTENSION = "ops_failed_jobs"
 
 
 def multiprocess_dir() -> str | None:
@@ -39,8 +39,9 @@ def multiprocess_dir() -> str | None:
 class _SharedFigures(Collector):
     """Figures read from the database and the queue when Prometheus scrapes."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, failed_jobs: FailedJobs) -> None:
         self.app = app
+        self.failed_jobs = failed_jobs
 
     def collect(self) -> Iterator[Metric]:
         from app.models import Invitation, Wave, WaveStatus
@@ -87,7 +88,7 @@ class _SharedFigures(Collector):
         except Exception:  # the queue unreachable: say nothing rather than a wrong 0
             pass
         try:
-            failed.add_metric([], _failed_jobs())
+            failed.add_metric([], self.failed_jobs.total())
             yield failed
         except Exception:
             pass
@@ -99,24 +100,50 @@ def _queue_depth() -> int:
     return tasks.pending_jobs()
 
 
-def _failed_jobs() -> int:
+def _queue_redis() -> Any:
     from app import tasks
 
-    client = tasks.redis_client()
-    if client is None:
-        return _local_failed_jobs[0]
-    return int(client.get(FAILED_JOBS_KEY) or 0)
+    return tasks.redis_client()
 
 
-def count_failed_job(redis_client: Any) -> None:
-    """Called by the worker when a job raises (shared through Redis when there is one)."""
-    if redis_client is None:
-        _local_failed_jobs[0] += 1
-        return
-    redis_client.incr(FAILED_JOBS_KEY)
+class FailedJobs:
+    """Jobs that ended with an error: kept in the queue's Redis when the queue is there (every
+    worker together, INCR is atomic), else counted in this process under a lock (a consumer's
+    worker threads fail jobs at once). Made by :func:`init_app`, one per application."""
+
+    def __init__(self, redis_client: Callable[[], Any] = _queue_redis) -> None:
+        self._redis_client = redis_client
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def add(self) -> None:
+        """Count one failed job."""
+        client = self._redis_client()
+        if client is not None:
+            client.incr(FAILED_JOBS_KEY)
+            return
+        with self._lock:
+            self._count += 1
+
+    def total(self) -> int:
+        """Failed jobs so far (in Redis: of every worker since the key was made)."""
+        client = self._redis_client()
+        if client is not None:
+            return int(client.get(FAILED_JOBS_KEY) or 0)
+        with self._lock:
+            return self._count
+
+
+def failed_jobs(app: Flask) -> FailedJobs:
+    """The application's failed-jobs counter (raises ``KeyError`` before :func:`init_app`)."""
+    counter: FailedJobs = app.extensions[_EXTENSION]
+    return counter
 
 
 def init_app(app: Flask) -> None:
+    # Jobs are counted whether or not this process serves the metrics: the worker counts, and
+    # with Redis the web processes read what every worker counted.
+    counter = app.extensions[_EXTENSION] = FailedJobs()
     path = app.config.get("METRICS_PATH")
     if not path:
         return
@@ -133,7 +160,7 @@ def init_app(app: Flask) -> None:
         # histogram as well would count it twice.
         registry=None if multiproc else registry,
     )
-    registry.register(_SharedFigures(app))
+    registry.register(_SharedFigures(app, counter))
     app.extensions["ops_metrics"] = registry
 
     @app.before_request

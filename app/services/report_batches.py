@@ -2,10 +2,11 @@
 
 Only the wave's own jurisdiction administrators may request or download a batch: a ZIP holds
 every unit's numbers, and the national office sees other jurisdictions only as benchmarks.
-The build goes through the same path as ``flask reports build`` (:func:`reports.reports_to_build`,
-:func:`reports.build_context` and :func:`app.reporting.render_pdf`), so the ZIP holds exactly
-the files the CLI writes. With ``workers`` > 1 the contexts are still built one by one in the
-job's process (the database session stays there) while a pool of worker processes renders
+The build and ``flask reports build`` render through the same function here,
+:func:`render_reports` (over :func:`reports.reports_to_build`, :func:`reports.build_context` and
+:func:`app.reporting.render_pdf`), so the ZIP holds exactly the files the CLI writes. With
+``workers`` > 1 (the setting ``REPORT_WORKERS``) the contexts are still built one by one in the
+calling process (the database session stays there) while a pool of worker processes renders
 them; each worker keeps its fonts and stylesheets for all the reports it renders.
 
 A lost database connection (a PostgreSQL restart, a fail-over) does not end a build: the step that
@@ -22,7 +23,7 @@ import multiprocessing
 import os
 import zipfile
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -210,7 +211,14 @@ def run_batch(
         raise NotFound(_l("There is no report batch %(id)s.", id=batch_id))
     if not claimed:
         return batch
-    job = _Job(what, batch.id, batch.wave_id, batch.language, page_size, min_jurisdictions)
+    job = _Job(
+        what=what,
+        wave_id=batch.wave_id,
+        language=batch.language,
+        page_size=page_size,
+        min_jurisdictions=min_jurisdictions,
+        batch_id=batch.id,
+    )
     folder = Path(instance_path) / BATCH_FOLDER
     final = folder / f"wave-{job.wave_id}-batch-{job.batch_id}.zip"
     partial = final.with_name(final.name + ".part")
@@ -219,11 +227,16 @@ def run_batch(
         entries = _carrying_on(session, what, lambda: _entries(session, job))
         folder.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            if workers > 1 and len(entries) > 1:
-                _add_in_pool(session, job, progress, archive, entries, workers)
-            else:
-                for entry in entries:
-                    _add_report(session, job, progress, archive, entry)
+            # Closed at once if this stops early, so no worker renders on for a dead build.
+            rendered = contextlib.closing(render_reports(session, job, entries, workers=workers))
+            with rendered as built:
+                for report in built:
+                    if report.pdf is None:
+                        progress.fail(report.entry, report.reason)
+                    else:
+                        archive.writestr(report.entry.filename, report.pdf)
+                        progress.done += 1
+                    _save(session, job, progress)
     except (reports.ReportError, OSError) as error:
         return _stop(session, job, str(error) or type(error).__name__, partial)
     except Exception as error:
@@ -240,16 +253,32 @@ def run_batch(
 
 
 @dataclass(frozen=True)
-class _Job:
-    """What a build needs to know of its batch, read once: after a lost connection the session's
-    objects are expired, and reading them again would need the database."""
+class Rendering:
+    """What rendering a wave's reports needs to know, read once: after a lost connection the
+    session's objects are expired, and reading them again would need the database. ``what``
+    names the build in log lines and in the wait for the database (``the report batch 7``)."""
 
     what: str
-    batch_id: int
     wave_id: int
     language: str
     page_size: PageSize
     min_jurisdictions: int
+
+
+@dataclass(frozen=True)
+class _Job(Rendering):
+    """A batch's rendering, and the batch whose progress it stores."""
+
+    batch_id: int
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """One report of a build: its PDF, or (``pdf`` None) the reason it could not be built."""
+
+    entry: reports.ReportEntry
+    pdf: bytes | None
+    reason: str = ""
 
 
 @dataclass
@@ -342,31 +371,54 @@ def _save(session: Session, job: _Job, progress: _Progress) -> None:
     _carrying_on(session, job.what, store)
 
 
-def _failed(session: Session, job: _Job, entry: reports.ReportEntry, error: Exception) -> str:
+def render_reports(
+    session: Session,
+    rendering: Rendering,
+    entries: Sequence[reports.ReportEntry],
+    *,
+    workers: int = 1,
+) -> Generator[RenderedReport, None, None]:
+    """Each entry's PDF, or why it could not be built, in the order of ``entries``.
+
+    ``workers`` > 1 renders in that many worker processes while this one builds the contexts;
+    the reports still come out in entry order (a finished one waits for those before it), so
+    whoever writes them writes the same files in the same order either way. A report that fails
+    (a template or font error, a worker's crash, or anything else raised while building that one
+    report) comes out with its reason and the others still build. A lost database connection is
+    waited out as in :func:`run_batch`. Call it with nothing pending in the session: it ends
+    the read transaction after each context, and rolls back what a failed report left. Close
+    it (``contextlib.closing``) to stop early: the renderings not yet started are cancelled.
+    """
+    if workers > 1 and len(entries) > 1:
+        yield from _render_in_pool(session, rendering, entries, workers)
+        return
+    for entry in entries:
+        yield _render_here(session, rendering, entry)
+
+
+def _failed(
+    session: Session, rendering: Rendering, entry: reports.ReportEntry, error: Exception
+) -> str:
     """Log a report's unexpected error; roll back what it left in the session; the reason."""
-    log.exception("report of unit %s in batch %s failed", entry.unit_id, job.batch_id)
+    log.exception("report of unit %s in %s failed", entry.unit_id, rendering.what)
     session.rollback()  # whatever the failed report left in the session is not ours to keep
     return f"{type(error).__name__}: {error}"
 
 
-def _add_report(
-    session: Session,
-    job: _Job,
-    progress: _Progress,
-    archive: zipfile.ZipFile,
-    entry: reports.ReportEntry,
-) -> None:
-    """Render one unit into the archive, or record why not; store the progress either way."""
+def _render_here(
+    session: Session, rendering: Rendering, entry: reports.ReportEntry
+) -> RenderedReport:
+    """Render one unit in this process, or say why not."""
 
     def render() -> bytes:
         try:
             return reports.render_unit_report(
                 session,
-                job.wave_id,
+                rendering.wave_id,
                 entry.unit_id,
-                page_size=job.page_size,
-                min_jurisdictions=job.min_jurisdictions,
-                language=job.language,
+                page_size=rendering.page_size,
+                min_jurisdictions=rendering.min_jurisdictions,
+                language=rendering.language,
             )
         except ReportRenderError as error:
             session.rollback()
@@ -374,103 +426,95 @@ def _add_report(
         except DBAPIError as error:
             if lost_connection(error):
                 raise  # this report is built again once the database answers
-            raise _ReportFailed(_failed(session, job, entry, error)) from error
+            raise _ReportFailed(_failed(session, rendering, entry, error)) from error
         except Exception as error:  # one report's bug must not cost the others
-            raise _ReportFailed(_failed(session, job, entry, error)) from error
+            raise _ReportFailed(_failed(session, rendering, entry, error)) from error
 
     try:
-        pdf = _carrying_on(session, job.what, render)
+        pdf = _carrying_on(session, rendering.what, render)
     except _ReportFailed as failure:
-        progress.fail(entry, str(failure))
-    else:
-        archive.writestr(entry.filename, pdf)
-        progress.done += 1
-    _save(session, job, progress)
+        return RenderedReport(entry, None, str(failure))
+    return RenderedReport(entry, pdf)
 
 
-def _add_in_pool(
+def _render_in_pool(
     session: Session,
-    job: _Job,
-    progress: _Progress,
-    archive: zipfile.ZipFile,
+    rendering: Rendering,
     entries: Sequence[reports.ReportEntry],
     workers: int,
-) -> None:
-    """Build contexts here, render them in ``workers`` processes, add the PDFs in entry order.
+) -> Iterator[RenderedReport]:
+    """Build contexts here, render them in ``workers`` processes, give the PDFs in entry order.
 
-    At most two reports per worker wait at any time, so memory stays small and progress is
-    committed as reports finish. Worker processes are started fresh ("spawn"), not forked
-    from this one, which holds database connections and, in a worker, other threads.
+    At most two reports per worker wait at any time, so memory stays small and the caller
+    stores each report as it comes. Worker processes are started fresh ("spawn"), not forked
+    from this one, which holds database connections and, in a job worker, other threads.
+    A caller that stops early (an error, Ctrl+C) cancels the renderings not yet started.
     """
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=warm_up,
     )
-    pending: deque[tuple[reports.ReportEntry, Future[bytes]]] = deque()
+    # A context that could not be built waits in line as its reason, so it comes out in order.
+    pending: deque[tuple[reports.ReportEntry, Future[bytes] | str]] = deque()
     with pool:
-        for entry in entries:
-            ctx = _context(session, job, progress, entry)
-            if ctx is not None:
-                pending.append((entry, pool.submit(render_pdf, ctx)))
-            while len(pending) > 2 * workers:
-                _add_rendered(session, job, progress, archive, *pending.popleft())
-        while pending:
-            _add_rendered(session, job, progress, archive, *pending.popleft())
+        try:
+            for entry in entries:
+                ctx = _context(session, rendering, entry)
+                rendered = ctx if isinstance(ctx, str) else pool.submit(render_pdf, ctx)
+                pending.append((entry, rendered))
+                while len(pending) > 2 * workers:
+                    yield _collect(rendering, *pending.popleft())
+            while pending:
+                yield _collect(rendering, *pending.popleft())
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _context(
-    session: Session, job: _Job, progress: _Progress, entry: reports.ReportEntry
-) -> ReportContext | None:
-    """One unit's report context, or None with the failure recorded."""
+    session: Session, rendering: Rendering, entry: reports.ReportEntry
+) -> ReportContext | str:
+    """One unit's report context, or the reason it could not be built."""
 
     def build() -> ReportContext:
         try:
             ctx = reports.build_context(
                 session,
-                job.wave_id,
+                rendering.wave_id,
                 entry.unit_id,
-                language=job.language,
-                page_size=job.page_size,
-                min_jurisdictions=job.min_jurisdictions,
+                language=rendering.language,
+                page_size=rendering.page_size,
+                min_jurisdictions=rendering.min_jurisdictions,
             )
         except DBAPIError as error:
             if lost_connection(error):
                 raise  # this context is built again once the database answers
-            raise _ReportFailed(_failed(session, job, entry, error)) from error
+            raise _ReportFailed(_failed(session, rendering, entry, error)) from error
         except Exception as error:  # one report's bug must not cost the others
-            raise _ReportFailed(_failed(session, job, entry, error)) from error
+            raise _ReportFailed(_failed(session, rendering, entry, error)) from error
         session.commit()  # end the read transaction: on SQLite it would hold up submissions
         return ctx
 
     try:
-        return _carrying_on(session, job.what, build)
+        return _carrying_on(session, rendering.what, build)
     except _ReportFailed as failure:
-        progress.fail(entry, str(failure))
-        _save(session, job, progress)
-        return None
+        return str(failure)
 
 
-def _add_rendered(
-    session: Session,
-    job: _Job,
-    progress: _Progress,
-    archive: zipfile.ZipFile,
-    entry: reports.ReportEntry,
-    rendering: Future[bytes],
-) -> None:
-    """Wait for one rendering and add its PDF, or record why not; store the progress either way."""
+def _collect(
+    rendering: Rendering, entry: reports.ReportEntry, rendered: Future[bytes] | str
+) -> RenderedReport:
+    """Wait for one rendering: its PDF, or why not."""
+    if isinstance(rendered, str):
+        return RenderedReport(entry, None, rendered)
     try:
-        pdf = rendering.result()
+        return RenderedReport(entry, rendered.result())
     except ReportRenderError as error:
-        progress.fail(entry, str(error) or _NOT_RENDERED)
+        return RenderedReport(entry, None, str(error) or _NOT_RENDERED)
     except Exception as error:  # a worker's crash or bug must not cost the others
-        log.error("report of unit %s in batch %s failed: %r", entry.unit_id, job.batch_id, error)
-        progress.fail(entry, f"{type(error).__name__}: {error}")
-    else:
-        archive.writestr(entry.filename, pdf)
-        progress.done += 1
-    _save(session, job, progress)
+        log.error("report of unit %s in %s failed: %r", entry.unit_id, rendering.what, error)
+        return RenderedReport(entry, None, f"{type(error).__name__}: {error}")
 
 
 def _finish(

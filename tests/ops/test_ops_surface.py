@@ -91,12 +91,11 @@ def test_metrics_give_global_figures_only(tmp_path: Path) -> None:
     with Session(engine) as session:
         seeded = seed_wave(session, invitations=7, units=3)
     app = make_test_app(engine, tmp_path, METRICS_PATH="/internal/metrics")
-    # Failed jobs are counted per process (or in the queue's Redis): earlier tests in this
-    # process fail jobs on purpose (lost connections). Start this test's count from zero.
+    # Failed jobs are counted per application (or in the queue's Redis, which earlier tests in
+    # this process may have counted into: start this test's count from zero there).
     from app import tasks
     from app.ops import metrics
 
-    metrics._local_failed_jobs[0] = 0
     if (queue_redis := tasks.redis_client()) is not None:
         queue_redis.delete(metrics.FAILED_JOBS_KEY)
     client = app.test_client()
@@ -106,8 +105,8 @@ def test_metrics_give_global_figures_only(tmp_path: Path) -> None:
     assert response.status_code == 200
     assert response.content_type.startswith("text/plain; version=0.0.4")
     text = response.get_data(as_text=True)
+    figures = _figures(text)
     samples = [line for line in text.splitlines() if line and not line.startswith("#")]
-    figures = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in samples}
     # 21 invitations seeded, none sent (the seed puts them straight in the database).
     assert figures['survey_emails{state="queued"}'] == 21
     assert figures['survey_emails{state="sent"}'] == 0
@@ -133,6 +132,36 @@ def test_metrics_give_global_figures_only(tmp_path: Path) -> None:
     # No label names a wave, a unit or a day: only `state` (and histogram buckets) label figures.
     labels = set(re.findall(r"[{,]([a-z_]+)=", text))
     assert labels <= {"state", "le"}, labels
+    engine.dispose()
+
+
+def _figures(text: str) -> dict[str, float]:
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in samples}
+
+
+def test_a_failed_job_shows_in_the_metrics_of_the_application_that_ran_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from app import tasks
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+    upgrade(engine)
+    other = make_test_app(engine, tmp_path, METRICS_PATH="/internal/metrics")
+    app = make_test_app(engine, tmp_path, METRICS_PATH="/internal/metrics")  # binds the queue
+
+    def failed_jobs(of: Flask) -> float:
+        text = of.test_client().get("/internal/metrics").get_data(as_text=True)
+        return _figures(text)["survey_jobs_failed_total"]
+
+    assert (failed_jobs(app), failed_jobs(other)) == (0, 0)
+    # A batch that does not exist: the job raises (immediate mode runs it here and now).
+    with caplog.at_level("CRITICAL", logger="huey"):
+        tasks.build_report_batch(987654)
+        tasks.build_report_batch(987655)
+    assert failed_jobs(app) == 2
+    # Another application in the same process keeps its own count.
+    assert failed_jobs(other) == 0
     engine.dispose()
 
 
