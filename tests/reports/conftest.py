@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,3 +197,27 @@ def login(client: FlaskClient, email: str) -> None:
         url, data={"email": email, "password": PASSWORD, "csrf_token": match.group(1)}
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
+
+
+def write_wave_reports(session: Session, wave_id: int, out_dir: Path) -> list[Path]:
+    """Every shown unit's PDF of the wave written to ``out_dir``, as ``flask reports build`` does
+    (through the same ``report_batches.render_reports``, in one process); the files written."""
+    from app.services import report_batches
+
+    entries = reports.reports_to_build(session, wave_id)
+    session.commit()  # render_reports wants nothing pending
+    rendering = report_batches.Rendering(
+        what=f"the reports of wave {wave_id}",
+        wave_id=wave_id,
+        language="en",
+        page_size="A4",
+        min_jurisdictions=5,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for report in report_batches.render_reports(session, rendering, entries):
+        assert report.pdf is not None, (report.entry.path, report.reason)
+        path = out_dir / report.entry.filename
+        path.write_bytes(report.pdf)
+        written.append(path)
+    return written

@@ -30,7 +30,7 @@ from app.models import (
 from app.reporting import render_pdf
 from app.services import report_batches, reports, waves
 from app.services.instruments import ensure_instrument
-from tests.reports.conftest import SmallJurisdiction, login, make_leader
+from tests.reports.conftest import SmallJurisdiction, login, make_leader, write_wave_reports
 
 
 def _jurisdiction(
@@ -97,7 +97,7 @@ def test_team_a_and_team_dash_a_get_their_own_files_in_the_folder_and_the_zip(
     session: Session, tmp_path: Path
 ) -> None:
     _, wave_id = _jurisdiction(session, "elm-names", {"Team A": 6, "Team-A": 7})
-    written = reports.build_wave_reports(session, wave_id, tmp_path / "cli")
+    written = write_wave_reports(session, wave_id, tmp_path / "cli")
     names = sorted(p.name for p in written)
     assert len(names) == len(set(names)) == 4, names
     assert all(n.startswith("elm-names-2026-") for n in names)

@@ -23,6 +23,7 @@ from app.demo_data import generate_answers, new_team_effects
 from app.models import Invitation, OrgUnit, Response
 from app.services import history, jurisdictions, reports, roster, waves
 from tests.conftest import TEST_KEYS
+from tests.reports.conftest import write_wave_reports
 
 BEFORE = {
     "Office A / Team 1": 7,
@@ -94,7 +95,7 @@ def _closed_wave(session: Session) -> tuple[int, int]:
 def _published(session: Session, wave_id: int, out: Path) -> dict[str, object]:
     """Every output of the wave: each PDF's text by file name, the list, the dashboard."""
     reports.clear_cache()
-    files = reports.build_wave_reports(session, wave_id, out)
+    files = write_wave_reports(session, wave_id, out)
     texts: dict[str, object] = {
         path.name: [page.extract_text() for page in PdfReader(io.BytesIO(path.read_bytes())).pages]
         for path in files

@@ -12,7 +12,6 @@ from flask import Flask
 
 from app.reporting import ItemRow
 from app.services.reports.commands import (
-    build_wave_reports,
     download_report,
     render_unit_report,
     reports_to_build,
@@ -64,7 +63,6 @@ __all__ = [
     "WaveResults",
     "ancestors",
     "build_context",
-    "build_wave_reports",
     "clear_cache",
     "download_report",
     "get_unit",

@@ -137,37 +137,3 @@ def render_unit_report(
     )
     session.commit()
     return render_pdf(ctx)
-
-
-def build_wave_reports(
-    session: Session,
-    wave_id: int,
-    out_dir: Path,
-    *,
-    unit_path: str | None = None,
-    page_size: PageSize = "A4",
-    min_jurisdictions: int = 5,
-    language: str = "en",
-) -> list[Path]:
-    """Write one PDF per shown unit of a wave (or only ``unit_path``); return the files written.
-
-    Runs as the operator of the machine (CLI), so no scope check; raises as
-    :func:`reports_to_build` does. File names are unique within the wave, so no report
-    overwrites another.
-    """
-    entries = reports_to_build(session, wave_id, unit_path=unit_path)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for entry in entries:
-        pdf = render_unit_report(
-            session,
-            wave_id,
-            entry.unit_id,
-            page_size=page_size,
-            min_jurisdictions=min_jurisdictions,
-            language=language,
-        )
-        path = out_dir / entry.filename
-        path.write_bytes(pdf)
-        written.append(path)
-    return written
