@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.models import Jurisdiction, Role, User
-from app.services import jurisdictions, roster
+from app.services import jurisdictions, roster, waves
 
 from .smtp_server import SmtpServer
 
@@ -142,3 +143,24 @@ def mail_app(engine, session_factory, tmp_path: Path, smtp: SmtpServer) -> Flask
     )
     get_database(app).sessions = session_factory
     return app
+
+
+def launch_lake(session: Session, people: int, *, teams: int = 1) -> int:
+    """Jurisdiction "Lake" with ``people`` on its roster in ``teams`` teams and a launched wave
+    (open ten days from today, links sealed to the test mailer key); returns the wave's id."""
+    from tests.conftest import TEST_KEYS
+
+    lake = jurisdictions.create_jurisdiction(session, None, name="Lake", slug="lake")
+    rows = [(f"p{i:05d}@lake.example", f"Region / Team {i % teams}") for i in range(people)]
+    roster.import_roster(session, None, lake.id, roster_csv(rows))
+    wave = waves.create_wave(
+        session,
+        None,
+        jurisdiction_id=lake.id,
+        year=2026,
+        instrument_key="team-safety-culture",
+        opens=date.today(),
+        closes=date.today() + timedelta(days=10),
+    )
+    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
+    return wave.id

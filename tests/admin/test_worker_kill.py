@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from app.db import make_engine
 from app.migrate import upgrade
 from app.models import DeliveryStatus, Invitation
-from app.services import delivery, jurisdictions, roster, waves
+from app.services import delivery
 from tests.conftest import TEST_KEYS, TEST_SECRET
 
-from .conftest import roster_csv
+from .conftest import launch_lake
 from .smtp_server import ScriptedHandler, SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,19 +66,7 @@ def test_worker_killed_mid_batch_and_restarted_sends_nobody_two_copies(tmp_path:
     engine = make_engine(database_url)
     upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:
-        lake = jurisdictions.create_jurisdiction(session, None, name="Lake", slug="lake")
-        people = [(f"p{i:03d}@lake.example", f"Region / Team {i % 4}") for i in range(PEOPLE)]
-        roster.import_roster(session, None, lake.id, roster_csv(people))
-        wave = waves.create_wave(
-            session,
-            None,
-            jurisdiction_id=lake.id,
-            year=2026,
-            instrument_key="team-safety-culture",
-            opens=date.today(),
-            closes=date.today() + timedelta(days=10),
-        )
-        waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
+        launch_lake(session, PEOPLE, teams=4)
 
     handler = ScriptedHandler(delay=0.03)  # slow enough to kill the worker in the middle
     server = SmtpServer(handler).start()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from app.db import make_engine
 from app.migrate import upgrade
 from app.models import DeliveryStatus, Invitation, utcnow
-from app.services import delivery, jurisdictions, mail, roster, waves
-from tests.admin.conftest import roster_csv
+from app.services import delivery, mail
+from tests.admin.conftest import launch_lake
 from tests.conftest import TEST_KEYS
 
 
@@ -54,19 +54,7 @@ def _dropped(statement: str) -> OperationalError:
 
 
 def _launch(session: Session, people: int) -> list[int]:
-    lake = jurisdictions.create_jurisdiction(session, None, name="Lake", slug="lake")
-    rows = [(f"p{i:03d}@lake.example", "Region / Team A") for i in range(people)]
-    roster.import_roster(session, None, lake.id, roster_csv(rows))
-    wave = waves.create_wave(
-        session,
-        None,
-        jurisdiction_id=lake.id,
-        year=2026,
-        instrument_key="team-safety-culture",
-        opens=date.today(),
-        closes=date.today() + timedelta(days=10),
-    )
-    waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
+    launch_lake(session, people)
     return list(session.scalars(select(Invitation.id).order_by(Invitation.id)))
 
 

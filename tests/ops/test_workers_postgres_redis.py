@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ from sqlalchemy.orm import Session
 from app.db import make_engine
 from app.migrate import upgrade
 from app.models import DeliveryStatus, Invitation
-from app.services import delivery, jurisdictions, roster, waves
-from tests.admin.conftest import roster_csv
+from app.services import delivery
+from tests.admin.conftest import launch_lake
 from tests.admin.smtp_server import ScriptedHandler, SmtpServer
 from tests.conftest import TEST_KEYS, TEST_SECRET
 
@@ -43,19 +42,7 @@ def launched_wave(cluster: PgCluster, people: int) -> tuple[str, Engine]:
     engine = make_engine(url, pool_pre_ping=True)
     upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:
-        lake = jurisdictions.create_jurisdiction(session, None, name="Lake", slug="lake")
-        rows = [(f"p{i:05d}@lake.example", f"Region / Team {i % 20}") for i in range(people)]
-        roster.import_roster(session, None, lake.id, roster_csv(rows))
-        wave = waves.create_wave(
-            session,
-            None,
-            jurisdiction_id=lake.id,
-            year=2026,
-            instrument_key="team-safety-culture",
-            opens=date.today(),
-            closes=date.today() + timedelta(days=10),
-        )
-        waves.launch_wave(session, None, wave.id, mailer_public=TEST_KEYS.mailer_public)
+        launch_lake(session, people, teams=20)
     return url, engine
 
 
